@@ -1,0 +1,71 @@
+# The MFI platform. `make run` and `make test` are all a new user needs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+STAMP_PY := $(VENV)/.installed-python
+STAMP_JS := node_modules/.installed-assets
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: install run test lint fmt worker beat migrate seed messages browser check-deploy clean
+
+install: $(STAMP_PY) $(STAMP_JS) ## create .venv, install pinned Python deps and front-end assets
+
+$(STAMP_PY): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $@
+
+$(STAMP_JS): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the front-end assets (apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+migrate: install
+	$(BIN)/python manage.py migrate --noinput
+
+seed: migrate
+	$(BIN)/python manage.py seed_demo --quiet-logins
+
+run: seed ## install, migrate, load demo data, serve on http://$(HOST):$(PORT)
+	@$(BIN)/python manage.py seed_demo | tail -n +2
+	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
+	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+
+browser: ## Debian's chromium for the browser tests (installed with apt when root and missing)
+	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+		echo "Installing chromium with apt-get for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| echo "chromium could not be installed: browser tests will skip"; \
+	fi
+
+test: install browser ## the whole suite, browser tests included
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install ## ruff, migrations check, deploy check with production settings
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	DJANGO_SETTINGS_MODULE=mfi.settings.production SECRET_KEY=$$(printf 'x%.0s' {1..64})-lint-only \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+fmt: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+worker: install ## a Celery worker (needs REDIS_URL)
+	@test -n "$$REDIS_URL" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0) to run a worker"; exit 1; }
+	$(BIN)/celery -A mfi worker --loglevel=INFO --concurrency=2
+
+beat: install ## Celery beat, the scheduler (needs REDIS_URL)
+	@test -n "$$REDIS_URL" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0) to run beat"; exit 1; }
+	$(BIN)/celery -A mfi beat --loglevel=INFO --schedule var/celerybeat-schedule
+
+messages: install ## compile translations
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules
+
+clean:
+	rm -rf $(VENV) node_modules staticfiles .pytest_cache .ruff_cache

@@ -1,0 +1,112 @@
+"""Forms for parties: they parse and validate input; services do the saving and the rules."""
+
+from __future__ import annotations
+
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from crm.choices import ConsentPurpose, LinkKind
+from crm.models import Enterprise, Person
+from mfi.uploads import validate_upload
+from users.selectors import branches_visible_to, staff_assignable_by
+
+_CONTACT_FIELDS = [
+    "nif", "social_security_number", "phone", "email", "island", "municipality", "address",
+    "relationship", "branch", "assigned_to",
+]
+
+
+class _ScopedPartyForm(forms.ModelForm):
+    """Limits branch and assignee to what the user may use; adds the submit button."""
+
+    submit_label = _("Save")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].queryset = branches_visible_to(user)
+        self.fields["assigned_to"].queryset = staff_assignable_by(user)
+        self.fields["assigned_to"].label_from_instance = lambda staff: staff.display_name
+        if user.branch_id and not self.instance.pk:
+            self.fields["branch"].initial = user.branch_id
+        self.fields["phone"].widget.attrs.update({"inputmode": "tel", "autocomplete": "tel"})
+        for field in ("nif", "social_security_number"):
+            self.fields[field].widget.attrs["inputmode"] = "numeric"
+            self.fields[field].max_length = 30  # separators are allowed, normalised later
+            self.fields[field].widget.attrs["maxlength"] = 30
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", self.submit_label))
+
+
+class PersonForm(_ScopedPartyForm):
+    class Meta:
+        model = Person
+        fields = ["first_name", "last_name", "gender", "birth_date", "civil_id", *_CONTACT_FIELDS]
+        widgets = {"birth_date": forms.DateInput(attrs={"type": "date"})}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["civil_id"].max_length = 30
+        self.fields["civil_id"].widget.attrs["maxlength"] = 30
+
+    def clean_birth_date(self):
+        birth_date = self.cleaned_data.get("birth_date")
+        if birth_date and birth_date > timezone.localdate():
+            raise forms.ValidationError(_("The date of birth cannot be in the future."))
+        return birth_date
+
+
+class EnterpriseForm(_ScopedPartyForm):
+    class Meta:
+        model = Enterprise
+        fields = ["legal_name", "trade_name", "sector", "is_formal", "employees", *_CONTACT_FIELDS]
+
+
+class PartyLinkForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Relation"), choices=LinkKind.choices)
+    to_party = forms.IntegerField(
+        label=_("Linked party number"), min_value=1,
+        help_text=_("The number shown on the other party's page (#123)."),
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", _("Add link")))
+
+
+class ConsentForm(forms.Form):
+    purpose = forms.ChoiceField(label=_("Purpose"), choices=ConsentPurpose.choices)
+    given_on = forms.DateField(label=_("Given on"), widget=forms.DateInput(attrs={"type": "date"}))
+    evidence = forms.FileField(label=_("Signed form (PDF, PNG or JPEG)"), required=False)
+    notes = forms.CharField(label=_("Notes"), max_length=250, required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["given_on"].initial = timezone.localdate()
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", _("Record consent")))
+
+    def clean_given_on(self):
+        given_on = self.cleaned_data["given_on"]
+        if given_on > timezone.localdate():
+            raise forms.ValidationError(_("A consent cannot be dated in the future."))
+        return given_on
+
+    def clean_evidence(self):
+        evidence = self.cleaned_data.get("evidence")
+        if evidence:
+            validate_upload(evidence)
+        return evidence
+
+
+class ConsentWithdrawForm(forms.Form):
+    withdrawn_on = forms.DateField(
+        label=_("Withdrawn on"), widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["withdrawn_on"].initial = timezone.localdate()

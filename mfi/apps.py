@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class MfiConfig(AppConfig):
+    name = "mfi"
+    verbose_name = "Platform"

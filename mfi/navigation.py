@@ -1,0 +1,42 @@
+"""The role-aware main menu: one list, filtered by the capability map."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from users.roles import Capability
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url_name: str
+    capability: Capability | None
+    icon: str
+    url_args: tuple = ()
+
+    @property
+    def url(self) -> str:
+        return reverse(self.url_name, args=self.url_args)
+
+
+MENU: list[NavItem] = [
+    NavItem(_("Home"), "home", None, "house"),
+    NavItem(_("Parties"), "crm:party_list", Capability.PARTY_VIEW, "people"),
+    NavItem(_("New person"), "crm:party_create", Capability.PARTY_EDIT, "person-plus",
+            ("person",)),
+    NavItem(_("New enterprise"), "crm:party_create", Capability.PARTY_EDIT, "shop",
+            ("enterprise",)),
+    NavItem(_("Audit trail"), "audit:search", Capability.AUDIT_SEARCH, "journal-text"),
+    NavItem(_("System"), "system_status", Capability.USER_ADMIN, "gear"),
+    NavItem(_("API"), "swagger-ui", Capability.API_DOCS, "code-slash"),
+]
+
+
+def menu_for(user) -> list[NavItem]:
+    if not user.is_authenticated:
+        return []
+    return [item for item in MENU if item.capability is None or user.has_capability(item.capability)]

@@ -1,0 +1,1 @@
+"""Settings tree: ``base`` (development, the default), ``test`` and ``production``."""

@@ -1,0 +1,2 @@
+"""P2P export. Models, services and screens arrive with their own issue; the app is registered now so
+migrations and settings never need reshuffling."""

@@ -1,0 +1,65 @@
+"""Roles and what each may do.
+
+One role per staff user. The capability map is the single place that says which role may use which
+part of the platform; menus, views and API permissions all read it, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    LOAN_OFFICER = "loan_officer", _("Loan officer")
+    BRANCH_MANAGER = "branch_manager", _("Branch manager")
+    CREDIT_COMMITTEE = "credit_committee", _("Credit committee member")
+    ACCOUNTANT = "accountant", _("Accountant")
+    COACH = "coach", _("Coach")
+    FIELD_AGENT = "field_agent", _("Field agent")
+    SERVICE_DESK = "service_desk", _("Service-desk agent")
+    COMPLIANCE_OFFICER = "compliance_officer", _("Compliance officer")
+    MANAGER = "manager", _("Manager (head office)")
+    AUDITOR = "auditor", _("Auditor")
+    ADMINISTRATOR = "administrator", _("Administrator")
+
+
+class Capability(models.TextChoices):
+    PARTY_VIEW = "party.view", _("See parties")
+    PARTY_EDIT = "party.edit", _("Create and edit parties, links and consents")
+    AUDIT_SEARCH = "audit.search", _("Search the whole audit trail")
+    USER_ADMIN = "user.admin", _("Manage users and branches")
+    API_DOCS = "api.docs", _("Read the API documentation")
+
+
+_ALL_STAFF = frozenset(Role)
+_EDITORS = frozenset(
+    {
+        Role.LOAN_OFFICER,
+        Role.BRANCH_MANAGER,
+        Role.FIELD_AGENT,
+        Role.SERVICE_DESK,
+        Role.COACH,
+        Role.MANAGER,
+        Role.ADMINISTRATOR,
+    }
+)
+
+CAPABILITIES: dict[Capability, frozenset[Role]] = {
+    Capability.PARTY_VIEW: _ALL_STAFF,
+    Capability.PARTY_EDIT: _EDITORS,
+    Capability.AUDIT_SEARCH: frozenset({Role.AUDITOR, Role.MANAGER, Role.ADMINISTRATOR}),
+    Capability.USER_ADMIN: frozenset({Role.ADMINISTRATOR}),
+    Capability.API_DOCS: _ALL_STAFF,
+}
+
+# Roles whose scope is every branch, whatever branch their account sits in.
+ALL_BRANCH_ROLES = frozenset({Role.MANAGER, Role.AUDITOR, Role.ADMINISTRATOR})
+# Roles that see only what is assigned to them (their day list, their coachees).
+ASSIGNED_ONLY_ROLES = frozenset({Role.FIELD_AGENT, Role.COACH})
+# Roles that may read but never change anything.
+READ_ONLY_ROLES = frozenset({Role.AUDITOR})
+
+
+def role_has(role: str | None, capability: Capability) -> bool:
+    return role is not None and role in CAPABILITIES[capability]
