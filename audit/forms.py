@@ -7,7 +7,9 @@ class AuditSearchForm(forms.Form):
     actor = forms.CharField(label=_("User name"), required=False, max_length=150)
     text = forms.CharField(label=_("Object contains"), required=False, max_length=100)
     request_id = forms.CharField(label=_("Request id"), required=False, max_length=64)
-    date_from = forms.DateField(label=_("From"), required=False,
-                                widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label=_("To"), required=False,
-                              widget=forms.DateInput(attrs={"type": "date"}))
+    date_from = forms.DateField(
+        label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )

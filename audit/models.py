@@ -17,8 +17,12 @@ class AuditEvent(models.Model):
 
     occurred_at = models.DateTimeField(_("time"), auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
-        related_name="+", verbose_name=_("actor"),
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("actor"),
     )
     action = models.CharField(_("action"), max_length=64, db_index=True)
     content_type = models.ForeignKey(
@@ -27,7 +31,11 @@ class AuditEvent(models.Model):
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(_("object"), max_length=200, blank=True)
     branch = models.ForeignKey(
-        "users.Branch", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        "users.Branch",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text=_("Branch the object belongs to, so branch staff can read their own history."),
     )
     before = models.JSONField(_("before"), null=True, blank=True)
@@ -39,8 +47,9 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         indexes = [
-            models.Index(fields=["content_type", "object_id", "-occurred_at"],
-                         name="audit_event_object_idx"),
+            models.Index(
+                fields=["content_type", "object_id", "-occurred_at"], name="audit_event_object_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -54,5 +63,7 @@ class AuditEvent(models.Model):
         rows = []
         for field in sorted(set(before) | set(after)):
             if before.get(field) != after.get(field):
-                rows.append({"field": field, "before": before.get(field), "after": after.get(field)})
+                rows.append(
+                    {"field": field, "before": before.get(field), "after": after.get(field)}
+                )
         return rows

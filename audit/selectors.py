@@ -13,9 +13,9 @@ from users.roles import Capability
 def events_for_object(*, target: models.Model) -> QuerySet[AuditEvent]:
     """History of one object (the caller has already checked the user may see the object)."""
     content_type = ContentType.objects.get_for_model(target, for_concrete_model=False)
-    return AuditEvent.objects.filter(content_type=content_type, object_id=str(target.pk)).select_related(
-        "actor"
-    )
+    return AuditEvent.objects.filter(
+        content_type=content_type, object_id=str(target.pk)
+    ).select_related("actor")
 
 
 def events_for_objects(*, targets: list[models.Model]) -> QuerySet[AuditEvent]:

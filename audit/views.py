@@ -23,5 +23,6 @@ def search(request):
     page = Paginator(events, 50).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "audit/search.html", {"form": form, "page": page,
-                                                 "query": query.urlencode()})
+    return render(
+        request, "audit/search.html", {"form": form, "page": page, "query": query.urlencode()}
+    )

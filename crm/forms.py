@@ -9,13 +9,28 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.choices import ConsentPurpose, LinkKind
+from crm.identifiers import (
+    normalise_civil_id,
+    normalise_nif,
+    normalise_phone,
+    normalise_social_security_number,
+)
 from crm.models import Enterprise, Person
 from mfi.uploads import validate_upload
 from users.selectors import branches_visible_to, staff_assignable_by
 
+_IDENTIFIER_INPUT = {"max_length": 30, "required": False}
 _CONTACT_FIELDS = [
-    "nif", "social_security_number", "phone", "email", "island", "municipality", "address",
-    "relationship", "branch", "assigned_to",
+    "nif",
+    "social_security_number",
+    "phone",
+    "email",
+    "island",
+    "municipality",
+    "address",
+    "relationship",
+    "branch",
+    "assigned_to",
 ]
 
 
@@ -23,6 +38,11 @@ class _ScopedPartyForm(forms.ModelForm):
     """Limits branch and assignee to what the user may use; adds the submit button."""
 
     submit_label = _("Save")
+    nif = forms.CharField(label=_("NIF (tax number)"), **_IDENTIFIER_INPUT)
+    social_security_number = forms.CharField(
+        label=_("Social security (INPS) number"), **_IDENTIFIER_INPUT
+    )
+    phone = forms.CharField(label=_("Phone"), **_IDENTIFIER_INPUT)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -34,22 +54,36 @@ class _ScopedPartyForm(forms.ModelForm):
         self.fields["phone"].widget.attrs.update({"inputmode": "tel", "autocomplete": "tel"})
         for field in ("nif", "social_security_number"):
             self.fields[field].widget.attrs["inputmode"] = "numeric"
-            self.fields[field].max_length = 30  # separators are allowed, normalised later
-            self.fields[field].widget.attrs["maxlength"] = 30
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", self.submit_label))
 
+    def _get_validation_exclusions(self):
+        # Uniqueness of identifiers is checked by the service, which names the clashing field;
+        # the model's conditional constraints would only give a form-wide message.
+        return super()._get_validation_exclusions() | {"nif", "social_security_number", "civil_id"}
+
+    # Identifiers are typed with spaces, dots or dashes; they are normalised before the model's
+    # own length checks run.
+    def clean_nif(self):
+        return normalise_nif(self.cleaned_data.get("nif", ""))
+
+    def clean_social_security_number(self):
+        return normalise_social_security_number(self.cleaned_data.get("social_security_number", ""))
+
+    def clean_phone(self):
+        return normalise_phone(self.cleaned_data.get("phone", ""))
+
 
 class PersonForm(_ScopedPartyForm):
+    civil_id = forms.CharField(label=_("Civil ID number"), **_IDENTIFIER_INPUT)
+
     class Meta:
         model = Person
         fields = ["first_name", "last_name", "gender", "birth_date", "civil_id", *_CONTACT_FIELDS]
         widgets = {"birth_date": forms.DateInput(attrs={"type": "date"})}
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["civil_id"].max_length = 30
-        self.fields["civil_id"].widget.attrs["maxlength"] = 30
+    def clean_civil_id(self):
+        return normalise_civil_id(self.cleaned_data.get("civil_id", ""))
 
     def clean_birth_date(self):
         birth_date = self.cleaned_data.get("birth_date")
@@ -67,7 +101,8 @@ class EnterpriseForm(_ScopedPartyForm):
 class PartyLinkForm(forms.Form):
     kind = forms.ChoiceField(label=_("Relation"), choices=LinkKind.choices)
     to_party = forms.IntegerField(
-        label=_("Linked party number"), min_value=1,
+        label=_("Linked party number"),
+        min_value=1,
         help_text=_("The number shown on the other party's page (#123)."),
     )
 

@@ -31,15 +31,21 @@ class Party(models.Model):
     kind = models.CharField(_("kind"), max_length=16, choices=PartyKind.choices, editable=False)
     display_name = models.CharField(_("name"), max_length=200, db_index=True, editable=False)
     relationship = models.CharField(
-        _("relationship"), max_length=24, choices=Relationship.choices,
+        _("relationship"),
+        max_length=24,
+        choices=Relationship.choices,
         default=Relationship.PROSPECT,
     )
     branch = models.ForeignKey(
         "users.Branch", on_delete=models.PROTECT, related_name="parties", verbose_name=_("branch")
     )
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="assigned_parties", verbose_name=_("assigned to"),
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="assigned_parties",
+        verbose_name=_("assigned to"),
         help_text=_("Loan officer, field agent or coach who follows this party."),
     )
     nif = models.CharField(_("NIF (tax number)"), max_length=9, blank=True, db_index=True)
@@ -66,11 +72,14 @@ class Party(models.Model):
                 fields=["nif"], condition=~Q(nif=""), name="%(app_label)s_%(class)s_unique_nif"
             ),
             models.UniqueConstraint(
-                fields=["social_security_number"], condition=~Q(social_security_number=""),
+                fields=["social_security_number"],
+                condition=~Q(social_security_number=""),
                 name="%(app_label)s_%(class)s_unique_social_security_number",
             ),
         ]
-        indexes = [models.Index(fields=["branch", "display_name"], name="crm_party_branch_name_idx")]
+        indexes = [
+            models.Index(fields=["branch", "display_name"], name="crm_party_branch_name_idx")
+        ]
 
     def __str__(self) -> str:
         return self.display_name
@@ -98,7 +107,8 @@ class Person(Party):
         verbose_name_plural = _("persons")
         constraints = [
             models.UniqueConstraint(
-                fields=["civil_id"], condition=~Q(civil_id=""),
+                fields=["civil_id"],
+                condition=~Q(civil_id=""),
                 name="%(app_label)s_%(class)s_unique_civil_id",
             ),
         ]
@@ -111,7 +121,8 @@ class Enterprise(Party):
     trade_name = models.CharField(_("trade name"), max_length=200, blank=True)
     sector = models.CharField(_("sector"), max_length=20, choices=Sector.choices)
     is_formal = models.BooleanField(
-        _("formally registered"), default=False,
+        _("formally registered"),
+        default=False,
         help_text=_("Registered with the tax authority and the commercial registry."),
     )
     employees = models.PositiveIntegerField(_("employees"), default=0)
@@ -181,7 +192,8 @@ class Consent(models.Model):
                 name="%(app_label)s_%(class)s_withdrawn_after_given",
             ),
             models.UniqueConstraint(
-                fields=["party", "purpose"], condition=Q(status="given"),
+                fields=["party", "purpose"],
+                condition=Q(status="given"),
                 name="%(app_label)s_%(class)s_one_active_per_purpose",
             ),
         ]

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+
+from django.core.exceptions import ValidationError
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
@@ -28,7 +31,9 @@ def parties_visible_to(user) -> QuerySet[Party]:
 def party_get_for_user(*, user, party_id: int) -> Party:
     """The party with its specific row, or Http404 if it does not exist *or* is out of scope
     (out-of-scope objects are indistinguishable from missing ones)."""
-    party = parties_visible_to(user).select_related("person", "enterprise").filter(pk=party_id).first()
+    party = (
+        parties_visible_to(user).select_related("person", "enterprise").filter(pk=party_id).first()
+    )
     if party is None:
         raise Http404("No such party")
     return party
@@ -67,10 +72,8 @@ def party_search(*, user, text: str, limit: int = 20) -> list[Party]:
     digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) >= 6:
         condition |= Q(nif=digits) | Q(social_security_number=digits) | Q(phone__endswith=digits)
-        try:
+        with contextlib.suppress(ValidationError):  # a search text that is not a phone number
             condition |= Q(phone=normalise_phone(text))
-        except Exception:  # noqa: BLE001,S110 - a non-phone search text is simply not a phone
-            pass
     return list(parties_visible_to(user).filter(condition).order_by("display_name")[:limit])
 
 

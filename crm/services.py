@@ -116,10 +116,15 @@ def _party_update(model: type[Party], *, actor, party: Party, data: dict[str, An
     before = snapshot(locked)
     _save_party(locked, data, exclude_pk=locked.pk)
     after = snapshot(locked)
-    if before != after:
-        audit_record(actor=actor, action=f"{locked.kind}.updated", target=locked,
-                     before={k: v for k, v in before.items() if after.get(k) != v},
-                     after={k: v for k, v in after.items() if before.get(k) != v})
+    changed = [field for field in after if field != "updated_at" and before[field] != after[field]]
+    if changed:
+        audit_record(
+            actor=actor,
+            action=f"{locked.kind}.updated",
+            target=locked,
+            before={field: before[field] for field in changed},
+            after={field: after[field] for field in changed},
+        )
     return locked
 
 
@@ -157,16 +162,26 @@ def party_link_create(*, actor, from_party: Party, to_party: Party, kind: str) -
         from_party=from_party, to_party=to_party, kind=kind
     )
     if created:
-        audit_record(actor=actor, action="party_link.created", target=link,
-                     branch_id=from_party.branch_id, after=snapshot(link))
+        audit_record(
+            actor=actor,
+            action="party_link.created",
+            target=link,
+            branch_id=from_party.branch_id,
+            after=snapshot(link),
+        )
     return link
 
 
 @transaction.atomic
 def party_link_delete(*, actor, link: PartyLink) -> None:
     _require_edit(actor, link.from_party.branch)
-    audit_record(actor=actor, action="party_link.deleted", target=link,
-                 branch_id=link.from_party.branch_id, before=snapshot(link))
+    audit_record(
+        actor=actor,
+        action="party_link.deleted",
+        target=link,
+        branch_id=link.from_party.branch_id,
+        before=snapshot(link),
+    )
     link.delete()
 
 
@@ -179,14 +194,20 @@ def consent_record(
     Party.objects.select_for_update().filter(pk=party.pk).first()
     if party.consents.filter(purpose=purpose, status=ConsentStatus.GIVEN).exists():
         raise ValidationError({"purpose": _("A consent for this purpose is already on file.")})
-    consent = Consent(party=party, purpose=purpose, given_on=given_on, notes=notes,
-                      recorded_by=actor)
+    consent = Consent(
+        party=party, purpose=purpose, given_on=given_on, notes=notes, recorded_by=actor
+    )
     if evidence is not None:
         consent.evidence = evidence
     consent.full_clean(exclude=["party", "recorded_by"])
     consent.save()
-    audit_record(actor=actor, action="consent.given", target=consent, branch_id=party.branch_id,
-                 after=snapshot(consent))
+    audit_record(
+        actor=actor,
+        action="consent.given",
+        target=consent,
+        branch_id=party.branch_id,
+        after=snapshot(consent),
+    )
     return consent
 
 
@@ -203,7 +224,12 @@ def consent_withdraw(*, actor, consent: Consent, withdrawn_on: datetime.date) ->
     locked.status = ConsentStatus.WITHDRAWN
     locked.withdrawn_on = withdrawn_on
     locked.save(update_fields=["status", "withdrawn_on"])
-    audit_record(actor=actor, action="consent.withdrawn", target=locked,
-                 branch_id=locked.party.branch_id, before=before,
-                 after=snapshot(locked, ["status", "withdrawn_on"]))
+    audit_record(
+        actor=actor,
+        action="consent.withdrawn",
+        target=locked,
+        branch_id=locked.party.branch_id,
+        before=before,
+        after=snapshot(locked, ["status", "withdrawn_on"]),
+    )
     return locked

@@ -13,8 +13,14 @@ urlpatterns = [
     path("<int:pk>/links/", views.party_link_add, name="party_link_add"),
     path("<int:pk>/links/<int:link_id>/delete/", views.party_link_delete, name="party_link_delete"),
     path("<int:pk>/consents/new/", views.consent_add, name="consent_add"),
-    path("<int:pk>/consents/<int:consent_id>/withdraw/", views.consent_withdraw,
-         name="consent_withdraw"),
-    path("<int:pk>/consents/<int:consent_id>/evidence/", views.consent_evidence,
-         name="consent_evidence"),
+    path(
+        "<int:pk>/consents/<int:consent_id>/withdraw/",
+        views.consent_withdraw,
+        name="consent_withdraw",
+    ),
+    path(
+        "<int:pk>/consents/<int:consent_id>/evidence/",
+        views.consent_evidence,
+        name="consent_evidence",
+    ),
 ]

@@ -15,29 +15,39 @@ from crm import services
 from crm.choices import PartyKind
 from crm.filters import PartyFilter
 from crm.forms import ConsentForm, ConsentWithdrawForm, EnterpriseForm, PartyLinkForm, PersonForm
-from crm.selectors import party_consents, party_get_for_user, party_links, parties_visible_to
+from crm.selectors import parties_visible_to, party_consents, party_get_for_user, party_links
 from mfi.permissions import capability_required
 from users.roles import Capability
 
 _KINDS = {
     PartyKind.PERSON: (PersonForm, services.person_create, services.person_update, "person"),
     PartyKind.ENTERPRISE: (
-        EnterpriseForm, services.enterprise_create, services.enterprise_update, "enterprise"
+        EnterpriseForm,
+        services.enterprise_create,
+        services.enterprise_update,
+        "enterprise",
     ),
 }
 
 
 @capability_required(Capability.PARTY_VIEW)
 def party_list(request):
-    party_filter = PartyFilter(request.GET, queryset=parties_visible_to(request.user),
-                               request=request)
+    party_filter = PartyFilter(
+        request.GET, queryset=parties_visible_to(request.user), request=request
+    )
     page = Paginator(party_filter.qs, 25).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
-    return render(request, "crm/party_list.html", {
-        "filter": party_filter, "page": page, "query": query.urlencode(),
-        "can_edit": request.user.has_capability(Capability.PARTY_EDIT),
-    })
+    return render(
+        request,
+        "crm/party_list.html",
+        {
+            "filter": party_filter,
+            "page": page,
+            "query": query.urlencode(),
+            "can_edit": request.user.has_capability(Capability.PARTY_EDIT),
+        },
+    )
 
 
 def _detail_context(request, party):
@@ -52,12 +62,14 @@ def _detail_context(request, party):
 def party_detail(request, pk: int):
     party = party_get_for_user(user=request.user, party_id=pk)
     context = _detail_context(request, party)
-    context.update({
-        "links": party_links(party=party),
-        "consents": party_consents(party=party),
-        "link_form": PartyLinkForm(),
-        "tab": "overview",
-    })
+    context.update(
+        {
+            "links": party_links(party=party),
+            "consents": party_consents(party=party),
+            "link_form": PartyLinkForm(),
+            "tab": "overview",
+        }
+    )
     return render(request, "crm/party_detail.html", context)
 
 
@@ -109,15 +121,23 @@ def party_edit(request, pk: int):
     form = form_class(request.POST or None, instance=specific, user=request.user)
     if request.method == "POST":
         saved = _save_with_service(
-            request, form,
+            request,
+            form,
             lambda data: update(actor=request.user, **{label: specific}, data=data),
         )
         if saved is not None:
             messages.success(request, _("Changes to %(name)s were saved.") % {"name": saved})
             return redirect(saved.get_absolute_url())
-    return render(request, "crm/party_form.html", {
-        "form": form, "kind": party.kind, "label": label, "party": party,
-    })
+    return render(
+        request,
+        "crm/party_form.html",
+        {
+            "form": form,
+            "kind": party.kind,
+            "label": label,
+            "party": party,
+        },
+    )
 
 
 @require_POST
@@ -128,8 +148,9 @@ def party_link_add(request, pk: int):
     if form.is_valid():
         try:
             other = party_get_for_user(user=request.user, party_id=form.cleaned_data["to_party"])
-            services.party_link_create(actor=request.user, from_party=party, to_party=other,
-                                       kind=form.cleaned_data["kind"])
+            services.party_link_create(
+                actor=request.user, from_party=party, to_party=other, kind=form.cleaned_data["kind"]
+            )
             messages.success(request, _("Link added."))
         except Http404:
             messages.error(request, _("No party with that number in your scope."))
@@ -157,10 +178,18 @@ def consent_add(request, pk: int):
     party = party_get_for_user(user=request.user, party_id=pk)
     form = ConsentForm(request.POST or None, request.FILES or None)
     if request.method == "POST":
-        consent = _save_with_service(request, form, lambda data: services.consent_record(
-            actor=request.user, party=party, purpose=data["purpose"], given_on=data["given_on"],
-            evidence=data.get("evidence"), notes=data.get("notes", ""),
-        ))
+        consent = _save_with_service(
+            request,
+            form,
+            lambda data: services.consent_record(
+                actor=request.user,
+                party=party,
+                purpose=data["purpose"],
+                given_on=data["given_on"],
+                evidence=data.get("evidence"),
+                notes=data.get("notes", ""),
+            ),
+        )
         if consent is not None:
             messages.success(request, _("Consent recorded."))
             return redirect(party.get_absolute_url() + "#consents")
@@ -177,8 +206,9 @@ def consent_withdraw(request, pk: int, consent_id: int):
         messages.error(request, _("Enter the date the consent was withdrawn."))
     else:
         try:
-            services.consent_withdraw(actor=request.user, consent=consent,
-                                      withdrawn_on=form.cleaned_data["withdrawn_on"])
+            services.consent_withdraw(
+                actor=request.user, consent=consent, withdrawn_on=form.cleaned_data["withdrawn_on"]
+            )
             messages.success(request, _("Consent withdrawn."))
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
@@ -192,5 +222,8 @@ def consent_evidence(request, pk: int, consent_id: int):
     consent = get_object_or_404(party.consents, pk=consent_id)
     if not consent.evidence:
         raise Http404
-    return FileResponse(consent.evidence.open("rb"), as_attachment=True,
-                        filename=consent.evidence.name.rsplit("/", 1)[-1])
+    return FileResponse(
+        consent.evidence.open("rb"),
+        as_attachment=True,
+        filename=consent.evidence.name.rsplit("/", 1)[-1],
+    )

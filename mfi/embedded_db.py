@@ -8,6 +8,7 @@ commands: starting PostgreSQL costs about a second, reusing it costs nothing.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
 from pathlib import Path
 
@@ -46,9 +47,8 @@ def _ensure_database(*, host: str, port: int, name: str) -> None:
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
             if cursor.fetchone() is None:
-                try:
+                # Another process may create it between our check and our create.
+                with contextlib.suppress(errors.DuplicateDatabase):
                     cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-                except errors.DuplicateDatabase:
-                    pass  # another process created it between our check and our create
     finally:
         connection.close()

@@ -51,8 +51,11 @@ def health_report() -> tuple[bool, dict]:
     required = ["database"]
     if settings.REDIS_URL:
         report["broker"] = _timed(_broker)
-        report["worker"] = _timed(_worker) if report["broker"]["status"] == "up" else {
-            "status": "down", "error": "broker is down"}
+        report["worker"] = (
+            _timed(_worker)
+            if report["broker"]["status"] == "up"
+            else {"status": "down", "error": "broker is down"}
+        )
         required += ["broker", "worker"]
     else:
         report["broker"] = {"status": "not_configured", "mode": "eager (tasks run in-process)"}

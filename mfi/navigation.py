@@ -26,10 +26,10 @@ class NavItem:
 MENU: list[NavItem] = [
     NavItem(_("Home"), "home", None, "house"),
     NavItem(_("Parties"), "crm:party_list", Capability.PARTY_VIEW, "people"),
-    NavItem(_("New person"), "crm:party_create", Capability.PARTY_EDIT, "person-plus",
-            ("person",)),
-    NavItem(_("New enterprise"), "crm:party_create", Capability.PARTY_EDIT, "shop",
-            ("enterprise",)),
+    NavItem(_("New person"), "crm:party_create", Capability.PARTY_EDIT, "person-plus", ("person",)),
+    NavItem(
+        _("New enterprise"), "crm:party_create", Capability.PARTY_EDIT, "shop", ("enterprise",)
+    ),
     NavItem(_("Audit trail"), "audit:search", Capability.AUDIT_SEARCH, "journal-text"),
     NavItem(_("System"), "system_status", Capability.USER_ADMIN, "gear"),
     NavItem(_("API"), "swagger-ui", Capability.API_DOCS, "code-slash"),
@@ -39,4 +39,6 @@ MENU: list[NavItem] = [
 def menu_for(user) -> list[NavItem]:
     if not user.is_authenticated:
         return []
-    return [item for item in MENU if item.capability is None or user.has_capability(item.capability)]
+    return [
+        item for item in MENU if item.capability is None or user.has_capability(item.capability)
+    ]

@@ -19,8 +19,9 @@ urlpatterns = [
     path("system/", views.system_status, name="system_status"),
     path(
         "accounts/login/",
-        auth_views.LoginView.as_view(authentication_form=ThrottledAuthenticationForm,
-                                     redirect_authenticated_user=True),
+        auth_views.LoginView.as_view(
+            authentication_form=ThrottledAuthenticationForm, redirect_authenticated_user=True
+        ),
         name="login",
     ),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -9,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from audit.selectors import audit_search
-from crm.selectors import party_counts, party_counts_by_branch, party_search, parties_visible_to
+from crm.selectors import parties_visible_to, party_counts, party_counts_by_branch, party_search
 from mfi.health import health_report
 from mfi.models import WorkerHeartbeat
 from mfi.permissions import capability_required
@@ -20,14 +20,22 @@ from users.roles import ASSIGNED_ONLY_ROLES, Capability, Role
 @login_required
 def home(request):
     user = request.user
-    context = {"counts": party_counts(user=user) if user.has_capability(Capability.PARTY_VIEW)
-               else None}
+    context = {
+        "counts": party_counts(user=user) if user.has_capability(Capability.PARTY_VIEW) else None
+    }
     if user.role in ASSIGNED_ONLY_ROLES or user.role == Role.LOAN_OFFICER:
         context["my_parties"] = list(
             parties_visible_to(user).filter(assigned_to=user).order_by("-updated_at")[:8]
         )
-    if user.role in {Role.BRANCH_MANAGER, Role.MANAGER, Role.ADMINISTRATOR, Role.AUDITOR,
-                     Role.COMPLIANCE_OFFICER, Role.CREDIT_COMMITTEE, Role.ACCOUNTANT}:
+    if user.role in {
+        Role.BRANCH_MANAGER,
+        Role.MANAGER,
+        Role.ADMINISTRATOR,
+        Role.AUDITOR,
+        Role.COMPLIANCE_OFFICER,
+        Role.CREDIT_COMMITTEE,
+        Role.ACCOUNTANT,
+    }:
         context["by_branch"] = party_counts_by_branch(user=user)
     if user.has_capability(Capability.AUDIT_SEARCH):
         context["recent_events"] = list(audit_search(user=user)[:8])
@@ -54,7 +62,13 @@ def system_status(request):
     if request.method == "POST":
         token = heartbeat_request()
     healthy, report = health_report()
-    return render(request, "system_status.html", {
-        "healthy": healthy, "report": report, "token": token,
-        "heartbeats": WorkerHeartbeat.objects.all()[:10],
-    })
+    return render(
+        request,
+        "system_status.html",
+        {
+            "healthy": healthy,
+            "report": report,
+            "token": token,
+            "heartbeats": WorkerHeartbeat.objects.all()[:10],
+        },
+    )

@@ -37,7 +37,8 @@ class ThrottledAuthenticationForm(AuthenticationForm):
 
     def _locked_out(self) -> forms.ValidationError:
         return forms.ValidationError(
-            self.error_messages["locked_out"], code="locked_out",
+            self.error_messages["locked_out"],
+            code="locked_out",
             params={"minutes": max(1, settings.LOGIN_LOCKOUT_SECONDS // 60)},
         )
 
@@ -46,5 +47,8 @@ class ThrottledAuthenticationForm(AuthenticationForm):
         from audit.services import audit_record
 
         with transaction.atomic():
-            audit_record(actor=None, action="user.locked_out",
-                         after={"username": username[:150], "client_ip": client_ip})
+            audit_record(
+                actor=None,
+                action="user.locked_out",
+                after={"username": username[:150], "client_ip": client_ip},
+            )

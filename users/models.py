@@ -20,7 +20,11 @@ class Branch(models.Model):
     code = models.SlugField(_("code"), max_length=20, unique=True)
     name = models.CharField(_("name"), max_length=120)
     parent = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="children",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
         verbose_name=_("parent office"),
     )
     island = models.CharField(_("island"), max_length=40, blank=True)
@@ -48,7 +52,9 @@ class Branch(models.Model):
         ids = [self.pk]
         frontier = [self.pk]
         while frontier:
-            frontier = list(Branch.objects.filter(parent_id__in=frontier).values_list("pk", flat=True))
+            frontier = list(
+                Branch.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)
+            )
             ids.extend(frontier)
         return ids
 
@@ -58,12 +64,18 @@ class User(AbstractUser):
 
     role = models.CharField(_("role"), max_length=32, choices=Role.choices)
     branch = models.ForeignKey(
-        Branch, on_delete=models.PROTECT, related_name="staff", verbose_name=_("branch"),
-        null=True, blank=True,
+        Branch,
+        on_delete=models.PROTECT,
+        related_name="staff",
+        verbose_name=_("branch"),
+        null=True,
+        blank=True,
     )
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     preferred_language = models.CharField(
-        _("preferred language"), max_length=8, blank=True,
+        _("preferred language"),
+        max_length=8,
+        blank=True,
         choices=[("en", "English"), ("pt", "Português"), ("fr", "Français")],
     )
 
@@ -83,8 +95,10 @@ class User(AbstractUser):
     def sees_all_branches(self) -> bool:
         if self.role in ALL_BRANCH_ROLES:
             return True
-        return self.branch is not None and self.branch.is_head_office and (
-            self.role not in ASSIGNED_ONLY_ROLES
+        return (
+            self.branch is not None
+            and self.branch.is_head_office
+            and (self.role not in ASSIGNED_ONLY_ROLES)
         )
 
     @property

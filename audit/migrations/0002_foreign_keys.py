@@ -6,34 +6,55 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('audit', '0001_initial'),
-        ('contenttypes', '0002_remove_content_type_name'),
-        ('users', '0001_initial'),
+        ("audit", "0001_initial"),
+        ("contenttypes", "0002_remove_content_type_name"),
+        ("users", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='auditevent',
-            name='actor',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='actor'),
+            model_name="auditevent",
+            name="actor",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="actor",
+            ),
         ),
         migrations.AddField(
-            model_name='auditevent',
-            name='branch',
-            field=models.ForeignKey(blank=True, help_text='Branch the object belongs to, so branch staff can read their own history.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='users.branch'),
+            model_name="auditevent",
+            name="branch",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Branch the object belongs to, so branch staff can read their own history.",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="users.branch",
+            ),
         ),
         migrations.AddField(
-            model_name='auditevent',
-            name='content_type',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='contenttypes.contenttype'),
+            model_name="auditevent",
+            name="content_type",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="contenttypes.contenttype",
+            ),
         ),
         migrations.AddIndex(
-            model_name='auditevent',
-            index=models.Index(fields=['content_type', 'object_id', '-occurred_at'], name='audit_event_object_idx'),
+            model_name="auditevent",
+            index=models.Index(
+                fields=["content_type", "object_id", "-occurred_at"], name="audit_event_object_idx"
+            ),
         ),
     ]

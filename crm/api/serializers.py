@@ -15,23 +15,45 @@ class PartySerializer(serializers.ModelSerializer):
     class Meta:
         model = Party
         fields = [
-            "id", "kind", "display_name", "relationship", "branch", "assigned_to", "nif",
-            "social_security_number", "phone", "email", "island", "municipality", "address",
-            "created_at", "updated_at",
+            "id",
+            "kind",
+            "display_name",
+            "relationship",
+            "branch",
+            "assigned_to",
+            "nif",
+            "social_security_number",
+            "phone",
+            "email",
+            "island",
+            "municipality",
+            "address",
+            "created_at",
+            "updated_at",
         ]
         read_only_fields = fields
 
 
 _WRITABLE_CONTACT = [
-    "nif", "social_security_number", "phone", "email", "island", "municipality", "address",
-    "relationship", "branch", "assigned_to",
+    "nif",
+    "social_security_number",
+    "phone",
+    "email",
+    "island",
+    "municipality",
+    "address",
+    "relationship",
+    "branch",
+    "assigned_to",
 ]
 
 
 class _PartyWriteSerializer(serializers.ModelSerializer):
     branch = serializers.SlugRelatedField(slug_field="code", queryset=Branch.objects.all())
     assigned_to = serializers.SlugRelatedField(
-        slug_field="username", queryset=User.objects.filter(is_active=True), required=False,
+        slug_field="username",
+        queryset=User.objects.filter(is_active=True),
+        required=False,
         allow_null=True,
     )
     # Identifiers accept separators; the service normalises and checks uniqueness.
@@ -54,14 +76,30 @@ class PersonSerializer(_PartyWriteSerializer):
 
     class Meta:
         model = Person
-        fields = ["id", "display_name", "first_name", "last_name", "gender", "birth_date",
-                  "civil_id", *_WRITABLE_CONTACT]
+        fields = [
+            "id",
+            "display_name",
+            "first_name",
+            "last_name",
+            "gender",
+            "birth_date",
+            "civil_id",
+            *_WRITABLE_CONTACT,
+        ]
         read_only_fields = ["id", "display_name"]
 
 
 class EnterpriseSerializer(_PartyWriteSerializer):
     class Meta:
         model = Enterprise
-        fields = ["id", "display_name", "legal_name", "trade_name", "sector", "is_formal",
-                  "employees", *_WRITABLE_CONTACT]
+        fields = [
+            "id",
+            "display_name",
+            "legal_name",
+            "trade_name",
+            "sector",
+            "is_formal",
+            "employees",
+            *_WRITABLE_CONTACT,
+        ]
         read_only_fields = ["id", "display_name"]

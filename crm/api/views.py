@@ -42,11 +42,13 @@ class _PartyWriteViewSet(
 
     def update(self, request, *args, **kwargs):
         instance = self.get_object()
-        serializer = self.get_serializer(instance, data=request.data,
-                                         partial=kwargs.get("partial", False))
+        serializer = self.get_serializer(
+            instance, data=request.data, partial=kwargs.get("partial", False)
+        )
         serializer.is_valid(raise_exception=True)
         party = type(self).update_service(
-            actor=request.user, data=serializer.validated_data,
+            actor=request.user,
+            data=serializer.validated_data,
             **{self.instance_argument: instance},
         )
         return Response(self.get_serializer(party).data)

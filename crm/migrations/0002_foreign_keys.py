@@ -6,110 +6,236 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('crm', '0001_initial'),
-        ('users', '0001_initial'),
+        ("crm", "0001_initial"),
+        ("users", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='consent',
-            name='recorded_by',
-            field=models.ForeignKey(null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="consent",
+            name="recorded_by",
+            field=models.ForeignKey(
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.CreateModel(
-            name='Enterprise',
+            name="Enterprise",
             fields=[
-                ('party_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='crm.party')),
-                ('legal_name', models.CharField(max_length=200, verbose_name='legal name')),
-                ('trade_name', models.CharField(blank=True, max_length=200, verbose_name='trade name')),
-                ('sector', models.CharField(choices=[('agriculture', 'Agriculture'), ('fishing', 'Fishing'), ('food', 'Food and catering'), ('retail', 'Retail trade'), ('crafts', 'Crafts and manufacturing'), ('construction', 'Construction'), ('tourism', 'Tourism and hospitality'), ('transport', 'Transport'), ('services', 'Personal and business services'), ('other', 'Other')], max_length=20, verbose_name='sector')),
-                ('is_formal', models.BooleanField(default=False, help_text='Registered with the tax authority and the commercial registry.', verbose_name='formally registered')),
-                ('employees', models.PositiveIntegerField(default=0, verbose_name='employees')),
+                (
+                    "party_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to="crm.party",
+                    ),
+                ),
+                ("legal_name", models.CharField(max_length=200, verbose_name="legal name")),
+                (
+                    "trade_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="trade name"),
+                ),
+                (
+                    "sector",
+                    models.CharField(
+                        choices=[
+                            ("agriculture", "Agriculture"),
+                            ("fishing", "Fishing"),
+                            ("food", "Food and catering"),
+                            ("retail", "Retail trade"),
+                            ("crafts", "Crafts and manufacturing"),
+                            ("construction", "Construction"),
+                            ("tourism", "Tourism and hospitality"),
+                            ("transport", "Transport"),
+                            ("services", "Personal and business services"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                        verbose_name="sector",
+                    ),
+                ),
+                (
+                    "is_formal",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Registered with the tax authority and the commercial registry.",
+                        verbose_name="formally registered",
+                    ),
+                ),
+                ("employees", models.PositiveIntegerField(default=0, verbose_name="employees")),
             ],
             options={
-                'verbose_name': 'enterprise',
-                'verbose_name_plural': 'enterprises',
+                "verbose_name": "enterprise",
+                "verbose_name_plural": "enterprises",
             },
-            bases=('crm.party',),
+            bases=("crm.party",),
         ),
         migrations.AddField(
-            model_name='party',
-            name='assigned_to',
-            field=models.ForeignKey(blank=True, help_text='Loan officer, field agent or coach who follows this party.', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='assigned_parties', to=settings.AUTH_USER_MODEL, verbose_name='assigned to'),
+            model_name="party",
+            name="assigned_to",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="Loan officer, field agent or coach who follows this party.",
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="assigned_parties",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="assigned to",
+            ),
         ),
         migrations.AddField(
-            model_name='party',
-            name='branch',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='parties', to='users.branch', verbose_name='branch'),
+            model_name="party",
+            name="branch",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="parties",
+                to="users.branch",
+                verbose_name="branch",
+            ),
         ),
         migrations.AddField(
-            model_name='party',
-            name='created_by',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="party",
+            name="created_by",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.SET_NULL,
+                related_name="+",
+                to=settings.AUTH_USER_MODEL,
+            ),
         ),
         migrations.AddField(
-            model_name='consent',
-            name='party',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='consents', to='crm.party'),
+            model_name="consent",
+            name="party",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="consents", to="crm.party"
+            ),
         ),
         migrations.AddField(
-            model_name='partylink',
-            name='from_party',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links_from', to='crm.party'),
+            model_name="partylink",
+            name="from_party",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="links_from",
+                to="crm.party",
+            ),
         ),
         migrations.AddField(
-            model_name='partylink',
-            name='to_party',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links_to', to='crm.party'),
+            model_name="partylink",
+            name="to_party",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE, related_name="links_to", to="crm.party"
+            ),
         ),
         migrations.CreateModel(
-            name='Person',
+            name="Person",
             fields=[
-                ('party_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='crm.party')),
-                ('first_name', models.CharField(max_length=80, verbose_name='first name')),
-                ('last_name', models.CharField(max_length=80, verbose_name='last name')),
-                ('gender', models.CharField(choices=[('female', 'Female'), ('male', 'Male'), ('other', 'Other / not stated')], max_length=8, verbose_name='gender')),
-                ('birth_date', models.DateField(blank=True, null=True, verbose_name='date of birth')),
-                ('civil_id', models.CharField(blank=True, max_length=20, verbose_name='civil ID number')),
+                (
+                    "party_ptr",
+                    models.OneToOneField(
+                        auto_created=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        parent_link=True,
+                        primary_key=True,
+                        serialize=False,
+                        to="crm.party",
+                    ),
+                ),
+                ("first_name", models.CharField(max_length=80, verbose_name="first name")),
+                ("last_name", models.CharField(max_length=80, verbose_name="last name")),
+                (
+                    "gender",
+                    models.CharField(
+                        choices=[
+                            ("female", "Female"),
+                            ("male", "Male"),
+                            ("other", "Other / not stated"),
+                        ],
+                        max_length=8,
+                        verbose_name="gender",
+                    ),
+                ),
+                (
+                    "birth_date",
+                    models.DateField(blank=True, null=True, verbose_name="date of birth"),
+                ),
+                (
+                    "civil_id",
+                    models.CharField(blank=True, max_length=20, verbose_name="civil ID number"),
+                ),
             ],
             options={
-                'verbose_name': 'person',
-                'verbose_name_plural': 'persons',
-                'constraints': [models.UniqueConstraint(condition=models.Q(('civil_id', ''), _negated=True), fields=('civil_id',), name='crm_person_unique_civil_id')],
+                "verbose_name": "person",
+                "verbose_name_plural": "persons",
+                "constraints": [
+                    models.UniqueConstraint(
+                        condition=models.Q(("civil_id", ""), _negated=True),
+                        fields=("civil_id",),
+                        name="crm_person_unique_civil_id",
+                    )
+                ],
             },
-            bases=('crm.party',),
+            bases=("crm.party",),
         ),
         migrations.AddIndex(
-            model_name='party',
-            index=models.Index(fields=['branch', 'display_name'], name='crm_party_branch_name_idx'),
+            model_name="party",
+            index=models.Index(fields=["branch", "display_name"], name="crm_party_branch_name_idx"),
         ),
         migrations.AddConstraint(
-            model_name='party',
-            constraint=models.UniqueConstraint(condition=models.Q(('nif', ''), _negated=True), fields=('nif',), name='crm_party_unique_nif'),
+            model_name="party",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("nif", ""), _negated=True),
+                fields=("nif",),
+                name="crm_party_unique_nif",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='party',
-            constraint=models.UniqueConstraint(condition=models.Q(('social_security_number', ''), _negated=True), fields=('social_security_number',), name='crm_party_unique_social_security_number'),
+            model_name="party",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("social_security_number", ""), _negated=True),
+                fields=("social_security_number",),
+                name="crm_party_unique_social_security_number",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='consent',
-            constraint=models.CheckConstraint(condition=models.Q(('withdrawn_on__isnull', True), ('withdrawn_on__gte', models.F('given_on')), _connector='OR'), name='crm_consent_withdrawn_after_given'),
+            model_name="consent",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("withdrawn_on__isnull", True),
+                    ("withdrawn_on__gte", models.F("given_on")),
+                    _connector="OR",
+                ),
+                name="crm_consent_withdrawn_after_given",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='consent',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'given')), fields=('party', 'purpose'), name='crm_consent_one_active_per_purpose'),
+            model_name="consent",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "given")),
+                fields=("party", "purpose"),
+                name="crm_consent_one_active_per_purpose",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='partylink',
-            constraint=models.UniqueConstraint(fields=('from_party', 'to_party', 'kind'), name='crm_partylink_unique'),
+            model_name="partylink",
+            constraint=models.UniqueConstraint(
+                fields=("from_party", "to_party", "kind"), name="crm_partylink_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='partylink',
-            constraint=models.CheckConstraint(condition=models.Q(('from_party', models.F('to_party')), _negated=True), name='crm_partylink_not_self'),
+            model_name="partylink",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("from_party", models.F("to_party")), _negated=True),
+                name="crm_partylink_not_self",
+            ),
         ),
     ]

@@ -52,19 +52,26 @@ def seed_organisation() -> dict[str, User]:
     for code, name, island, parent in BRANCHES:
         branches[code], _created = Branch.objects.get_or_create(
             code=code,
-            defaults={"name": name, "island": island,
-                      "parent": branches[parent] if parent else None},
+            defaults={
+                "name": name,
+                "island": island,
+                "parent": branches[parent] if parent else None,
+            },
         )
     users = {}
     for staff in STAFF:
         user = User.objects.filter(username=staff.username).first()
         if user is None:
-            user = User(username=staff.username, first_name=staff.first_name,
-                        last_name=staff.last_name, role=staff.role,
-                        branch=branches[staff.branch],
-                        email=f"{staff.username}@demo.mfi.cv",
-                        is_staff=staff.role == Role.ADMINISTRATOR,
-                        is_superuser=staff.role == Role.ADMINISTRATOR)
+            user = User(
+                username=staff.username,
+                first_name=staff.first_name,
+                last_name=staff.last_name,
+                role=staff.role,
+                branch=branches[staff.branch],
+                email=f"{staff.username}@demo.mfi.cv",
+                is_staff=staff.role == Role.ADMINISTRATOR,
+                is_superuser=staff.role == Role.ADMINISTRATOR,
+            )
             user.set_password(DEMO_PASSWORD)
             user.save()
         users[staff.username] = user

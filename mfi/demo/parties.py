@@ -16,13 +16,71 @@ from users.roles import Role
 PERSON_COUNT = 300
 ENTERPRISE_COUNT = 120
 
-FEMALE_NAMES = ["Maria", "Ana", "Joana", "Fátima", "Luísa", "Sandra", "Carla", "Elsa", "Rosa",
-                "Helena", "Jandira", "Nilza", "Odete", "Paula", "Rita", "Sónia", "Vera", "Zenaida"]
-MALE_NAMES = ["João", "José", "António", "Carlos", "Manuel", "Paulo", "Pedro", "Rui", "Nelson",
-              "Adilson", "Bruno", "Dário", "Edmilson", "Hélder", "Jailson", "Kevin", "Mário"]
-LAST_NAMES = ["Silva", "Santos", "Lopes", "Fernandes", "Tavares", "Gomes", "Monteiro", "Varela",
-              "Semedo", "Rodrigues", "Moreira", "Pereira", "Correia", "Borges", "Cabral", "Fortes",
-              "Spencer", "Andrade", "Delgado", "Évora", "Furtado", "Barros", "Brito", "Mendes"]
+FEMALE_NAMES = [
+    "Maria",
+    "Ana",
+    "Joana",
+    "Fátima",
+    "Luísa",
+    "Sandra",
+    "Carla",
+    "Elsa",
+    "Rosa",
+    "Helena",
+    "Jandira",
+    "Nilza",
+    "Odete",
+    "Paula",
+    "Rita",
+    "Sónia",
+    "Vera",
+    "Zenaida",
+]
+MALE_NAMES = [
+    "João",
+    "José",
+    "António",
+    "Carlos",
+    "Manuel",
+    "Paulo",
+    "Pedro",
+    "Rui",
+    "Nelson",
+    "Adilson",
+    "Bruno",
+    "Dário",
+    "Edmilson",
+    "Hélder",
+    "Jailson",
+    "Kevin",
+    "Mário",
+]
+LAST_NAMES = [
+    "Silva",
+    "Santos",
+    "Lopes",
+    "Fernandes",
+    "Tavares",
+    "Gomes",
+    "Monteiro",
+    "Varela",
+    "Semedo",
+    "Rodrigues",
+    "Moreira",
+    "Pereira",
+    "Correia",
+    "Borges",
+    "Cabral",
+    "Fortes",
+    "Spencer",
+    "Andrade",
+    "Delgado",
+    "Évora",
+    "Furtado",
+    "Barros",
+    "Brito",
+    "Mendes",
+]
 TRADES = {
     Sector.AGRICULTURE: ["Horta", "Quinta", "Agro"],
     Sector.FISHING: ["Peixaria", "Pesca", "Barco"],
@@ -66,20 +124,32 @@ def seed_parties(*, actor: User) -> int:
         first = rng.choice(FEMALE_NAMES if gender == Gender.FEMALE else MALE_NAMES)
         last = rng.choice(LAST_NAMES)
         roll = rng.random()
-        relationship = (Relationship.CLIENT if roll < 0.6 else
-                        Relationship.COACHING_CUSTOMER if roll < 0.75 else Relationship.PROSPECT)
+        relationship = (
+            Relationship.CLIENT
+            if roll < 0.6
+            else Relationship.COACHING_CUSTOMER
+            if roll < 0.75
+            else Relationship.PROSPECT
+        )
         island, municipalities = PLACES[branch_code]
         birth = datetime.date(1960, 1, 1) + datetime.timedelta(days=rng.randrange(0, 40 * 365))
         nif = _nif(index, 1)
         staff = staff_by_branch[branch_code]
         data = {
-            "first_name": first, "last_name": f"{last} {rng.choice(LAST_NAMES)}",
-            "gender": gender, "birth_date": birth, "civil_id": f"CV{index:07d}",
-            "nif": nif, "social_security_number": f"{700000 + index}",
+            "first_name": first,
+            "last_name": f"{last} {rng.choice(LAST_NAMES)}",
+            "gender": gender,
+            "birth_date": birth,
+            "civil_id": f"CV{index:07d}",
+            "nif": nif,
+            "social_security_number": f"{700000 + index}",
             "phone": f"9{rng.randrange(100000, 999999)}{index % 10}",
-            "email": "", "island": island, "municipality": rng.choice(municipalities),
+            "email": "",
+            "island": island,
+            "municipality": rng.choice(municipalities),
             "address": f"Rua {rng.choice(LAST_NAMES)}, {rng.randrange(1, 200)}",
-            "relationship": relationship, "branch": branches[branch_code],
+            "relationship": relationship,
+            "branch": branches[branch_code],
             "assigned_to": staff[index % len(staff)] if staff else None,
         }
         if nif in existing:
@@ -99,24 +169,31 @@ def seed_parties(*, actor: User) -> int:
             continue
         trade = f"{rng.choice(TRADES[sector])} {rng.choice(LAST_NAMES)}"
         is_formal = rng.random() < 0.55
-        enterprise = services.enterprise_create(actor=actor, data={
-            "legal_name": f"{trade}, Lda" if is_formal else trade,
-            "trade_name": trade if is_formal else "",
-            "sector": sector, "is_formal": is_formal, "employees": rng.randrange(0, 25),
-            "nif": nif,
-            "social_security_number": f"{800000 + index}" if is_formal else "",
-            "phone": f"2{rng.randrange(600000, 699999)}",
-            "email": f"geral{index}@empresa.cv" if is_formal else "",
-            "island": island, "municipality": rng.choice(municipalities),
-            "address": f"Zona {rng.choice(LAST_NAMES)}",
-            "relationship": owner.relationship if owner else Relationship.PROSPECT,
-            "branch": branches[branch_code],
-            "assigned_to": owner.assigned_to if owner else None,
-        })
+        enterprise = services.enterprise_create(
+            actor=actor,
+            data={
+                "legal_name": f"{trade}, Lda" if is_formal else trade,
+                "trade_name": trade if is_formal else "",
+                "sector": sector,
+                "is_formal": is_formal,
+                "employees": rng.randrange(0, 25),
+                "nif": nif,
+                "social_security_number": f"{800000 + index}" if is_formal else "",
+                "phone": f"2{rng.randrange(600000, 699999)}",
+                "email": f"geral{index}@empresa.cv" if is_formal else "",
+                "island": island,
+                "municipality": rng.choice(municipalities),
+                "address": f"Zona {rng.choice(LAST_NAMES)}",
+                "relationship": owner.relationship if owner else Relationship.PROSPECT,
+                "branch": branches[branch_code],
+                "assigned_to": owner.assigned_to if owner else None,
+            },
+        )
         created += 1
         if owner is not None:
-            services.party_link_create(actor=actor, from_party=owner, to_party=enterprise,
-                                       kind=LinkKind.OWNER)
+            services.party_link_create(
+                actor=actor, from_party=owner, to_party=enterprise, kind=LinkKind.OWNER
+            )
     return created
 
 

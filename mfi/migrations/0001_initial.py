@@ -4,24 +4,30 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='WorkerHeartbeat',
+            name="WorkerHeartbeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token', models.CharField(max_length=64, unique=True)),
-                ('worker', models.CharField(max_length=200, verbose_name='worker')),
-                ('seen_at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='seen at')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token", models.CharField(max_length=64, unique=True)),
+                ("worker", models.CharField(max_length=200, verbose_name="worker")),
+                (
+                    "seen_at",
+                    models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="seen at"),
+                ),
             ],
             options={
-                'verbose_name': 'worker heartbeat',
-                'ordering': ['-seen_at'],
+                "verbose_name": "worker heartbeat",
+                "ordering": ["-seen_at"],
             },
         ),
     ]

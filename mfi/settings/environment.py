@@ -87,6 +87,12 @@ class StrictEnv:
         except (ValueError, KeyError) as exc:
             raise ImproperlyConfigured(f"{name}={value!r} cannot be parsed: {exc}.") from exc
         config["ENGINE"] = "django.db.backends.postgresql"
+        options = config.get("OPTIONS", {})
+        for key in ("host", "port"):  # postgres://user@/db?host=/socket/dir (a Unix socket)
+            if key in options and not config.get(key.upper()):
+                config[key.upper()] = str(options.pop(key))
+        if not options:
+            config.pop("OPTIONS", None)
         return config
 
     def redis_url(self, name: str) -> str | None:

@@ -57,7 +57,9 @@ def enterprise_data(branch, **overrides) -> dict:
 
 
 def make_person(actor, branch=None, **overrides):
-    return services.person_create(actor=actor, data=person_data(branch or actor.branch, **overrides))
+    return services.person_create(
+        actor=actor, data=person_data(branch or actor.branch, **overrides)
+    )
 
 
 def make_enterprise(actor, branch=None, **overrides):

@@ -10,15 +10,17 @@ class Command(BaseCommand):
     help = "Load demo branches, staff for every role, persons and enterprises. Safe to re-run."
 
     def add_arguments(self, parser):
-        parser.add_argument("--quiet-logins", action="store_true",
-                            help="Do not print the demo logins.")
+        parser.add_argument(
+            "--quiet-logins", action="store_true", help="Do not print the demo logins."
+        )
 
     def handle(self, *args, quiet_logins=False, **options):
         users = seed_organisation()
         created = seed_parties(actor=users["admin"])
         self.stdout.write(f"Demo data ready ({created} parties created this run).")
         if not quiet_logins:
-            self.stdout.write(self.style.SUCCESS("Demo logins (password for all: "
-                                                 f"{DEMO_PASSWORD}):"))
+            self.stdout.write(
+                self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD}):")
+            )
             for staff in STAFF:
                 self.stdout.write(f"  {staff.role.label:<28} {staff.username}")
