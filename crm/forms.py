@@ -15,23 +15,11 @@ from crm.identifiers import (
     normalise_phone,
     normalise_social_security_number,
 )
-from crm.models import Enterprise, Person
+from crm.models import PARTY_CONTACT_FIELDS, Enterprise, Person
 from mfi.uploads import validate_upload
 from users.selectors import branches_visible_to, staff_assignable_by
 
 _IDENTIFIER_INPUT = {"max_length": 30, "required": False}
-_CONTACT_FIELDS = [
-    "nif",
-    "social_security_number",
-    "phone",
-    "email",
-    "island",
-    "municipality",
-    "address",
-    "relationship",
-    "branch",
-    "assigned_to",
-]
 
 
 class _ScopedPartyForm(forms.ModelForm):
@@ -79,7 +67,14 @@ class PersonForm(_ScopedPartyForm):
 
     class Meta:
         model = Person
-        fields = ["first_name", "last_name", "gender", "birth_date", "civil_id", *_CONTACT_FIELDS]
+        fields = [
+            "first_name",
+            "last_name",
+            "gender",
+            "birth_date",
+            "civil_id",
+            *PARTY_CONTACT_FIELDS,
+        ]
         widgets = {"birth_date": forms.DateInput(attrs={"type": "date"})}
 
     def clean_civil_id(self):
@@ -95,7 +90,14 @@ class PersonForm(_ScopedPartyForm):
 class EnterpriseForm(_ScopedPartyForm):
     class Meta:
         model = Enterprise
-        fields = ["legal_name", "trade_name", "sector", "is_formal", "employees", *_CONTACT_FIELDS]
+        fields = [
+            "legal_name",
+            "trade_name",
+            "sector",
+            "is_formal",
+            "employees",
+            *PARTY_CONTACT_FIELDS,
+        ]
 
 
 class PartyLinkForm(forms.Form):

@@ -19,6 +19,20 @@ from crm.choices import (
     Sector,
 )
 
+# Fields shared by persons and enterprises that staff fill in (forms and the API use this list).
+PARTY_CONTACT_FIELDS = [
+    "nif",
+    "social_security_number",
+    "phone",
+    "email",
+    "island",
+    "municipality",
+    "address",
+    "relationship",
+    "branch",
+    "assigned_to",
+]
+
 
 class Party(models.Model):
     """Anyone the institution deals with: a person or an enterprise.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from crm.models import Enterprise, Party, Person
+from crm.models import PARTY_CONTACT_FIELDS, Enterprise, Party, Person
 from users.models import Branch, User
 
 
@@ -32,20 +32,6 @@ class PartySerializer(serializers.ModelSerializer):
             "updated_at",
         ]
         read_only_fields = fields
-
-
-_WRITABLE_CONTACT = [
-    "nif",
-    "social_security_number",
-    "phone",
-    "email",
-    "island",
-    "municipality",
-    "address",
-    "relationship",
-    "branch",
-    "assigned_to",
-]
 
 
 class _PartyWriteSerializer(serializers.ModelSerializer):
@@ -84,7 +70,7 @@ class PersonSerializer(_PartyWriteSerializer):
             "gender",
             "birth_date",
             "civil_id",
-            *_WRITABLE_CONTACT,
+            *PARTY_CONTACT_FIELDS,
         ]
         read_only_fields = ["id", "display_name"]
 
@@ -100,6 +86,6 @@ class EnterpriseSerializer(_PartyWriteSerializer):
             "sector",
             "is_formal",
             "employees",
-            *_WRITABLE_CONTACT,
+            *PARTY_CONTACT_FIELDS,
         ]
         read_only_fields = ["id", "display_name"]

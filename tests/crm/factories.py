@@ -66,3 +66,25 @@ def make_enterprise(actor, branch=None, **overrides):
     return services.enterprise_create(
         actor=actor, data=enterprise_data(branch or actor.branch, **overrides)
     )
+
+
+def person_form_data(branch, **overrides) -> dict:
+    """What a browser posts from the new-person form (empty strings for blank fields)."""
+    data = {
+        "first_name": "Joana",
+        "last_name": "Semedo",
+        "gender": "female",
+        "nif": "",
+        "social_security_number": "",
+        "civil_id": "",
+        "phone": "",
+        "email": "",
+        "island": "santiago",
+        "municipality": "Praia",
+        "address": "",
+        "relationship": "prospect",
+        "branch": branch.pk,
+        "assigned_to": "",
+    }
+    data.update(overrides)
+    return data

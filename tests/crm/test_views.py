@@ -5,30 +5,9 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from audit.models import AuditEvent
 from crm.models import Consent, Party, PartyLink, Person
-from tests.crm.factories import make_enterprise, make_person
+from tests.crm.factories import make_enterprise, make_person, person_form_data
 
 PDF_BYTES = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
-
-
-def _person_form(branch, **overrides):
-    data = {
-        "first_name": "Joana",
-        "last_name": "Semedo",
-        "gender": "female",
-        "nif": "",
-        "social_security_number": "",
-        "civil_id": "",
-        "phone": "",
-        "email": "",
-        "island": "santiago",
-        "municipality": "Praia",
-        "address": "",
-        "relationship": "prospect",
-        "branch": branch.pk,
-        "assigned_to": "",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_the_party_list_shows_only_the_branch_and_keeps_a_fixed_query_count(
@@ -66,7 +45,7 @@ def test_a_loan_officer_registers_a_person_through_the_form(client, loan_officer
     client.force_login(loan_officer)
     # when
     response = client.post(
-        "/parties/new/person/", _person_form(praia, nif="123 456 789", phone="991 23 45")
+        "/parties/new/person/", person_form_data(praia, nif="123 456 789", phone="991 23 45")
     )
     # then
     person = Person.objects.get()
@@ -84,7 +63,7 @@ def test_a_duplicate_nif_in_the_form_is_a_field_error_not_a_500(client, loan_off
     make_person(loan_officer, nif="123456789")
     client.force_login(loan_officer)
     # when
-    response = client.post("/parties/new/person/", _person_form(praia, nif="123-456-789"))
+    response = client.post("/parties/new/person/", person_form_data(praia, nif="123-456-789"))
     # then
     assert response.status_code == 200
     assert list(response.context["form"].errors) == ["nif"]
@@ -95,7 +74,7 @@ def test_a_future_birth_date_is_refused(client, loan_officer, praia):
     # given
     client.force_login(loan_officer)
     # when
-    response = client.post("/parties/new/person/", _person_form(praia, birth_date="2999-01-01"))
+    response = client.post("/parties/new/person/", person_form_data(praia, birth_date="2999-01-01"))
     # then
     assert response.context["form"].errors["birth_date"] == [
         "The date of birth cannot be in the future."
@@ -107,7 +86,7 @@ def test_a_branch_outside_scope_cannot_be_chosen_in_the_form(client, loan_office
     # given
     client.force_login(loan_officer)
     # when
-    response = client.post("/parties/new/person/", _person_form(mindelo))
+    response = client.post("/parties/new/person/", person_form_data(mindelo))
     # then
     assert "branch" in response.context["form"].errors
     assert Person.objects.count() == 0
@@ -124,7 +103,7 @@ def test_read_only_roles_get_403_on_the_create_form_and_nothing_changes(
     client.force_login(user)
     # when
     get = client.get("/parties/new/person/")
-    post = client.post("/parties/new/person/", _person_form(praia))
+    post = client.post("/parties/new/person/", person_form_data(praia))
     # then
     assert (get.status_code, post.status_code) == (403, 403)
     assert Party.objects.count() == 0
@@ -154,7 +133,9 @@ def test_editing_a_person_shows_the_change_in_the_history_tab(client, loan_offic
     # when
     client.post(
         f"/parties/{person.pk}/edit/",
-        _person_form(praia, first_name="Elsa", last_name="Barros Fortes", relationship="client"),
+        person_form_data(
+            praia, first_name="Elsa", last_name="Barros Fortes", relationship="client"
+        ),
     )
     history = client.get(f"/parties/{person.pk}/history/")
     # then

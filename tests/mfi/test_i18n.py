@@ -11,6 +11,8 @@ import pytest
 from django.conf import settings
 from django.utils import translation
 
+from tests.crm.factories import person_form_data
+
 LOCALE = Path(__file__).resolve().parents[2] / "locale"
 LANGUAGES = ["pt", "fr"]
 
@@ -42,27 +44,6 @@ def _po_entries(path: Path) -> list[dict]:
                     entry["msgstr"][field] = entry["msgstr"].get(field, "") + value
         entries.append(entry)
     return entries
-
-
-def _person_form(branch, **overrides):
-    data = {
-        "first_name": "Joana",
-        "last_name": "Semedo",
-        "gender": "female",
-        "nif": "",
-        "social_security_number": "",
-        "civil_id": "",
-        "phone": "",
-        "email": "",
-        "island": "santiago",
-        "municipality": "Praia",
-        "address": "",
-        "relationship": "prospect",
-        "branch": branch.pk,
-        "assigned_to": "",
-    }
-    data.update(overrides)
-    return data
 
 
 def test_the_login_page_is_in_portuguese_when_the_browser_asks_for_it(client, db):
@@ -125,7 +106,7 @@ def test_a_form_error_is_shown_in_portuguese(client, loan_officer, praia):
     client.force_login(loan_officer)
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "pt"
     # when
-    response = client.post("/parties/new/person/", _person_form(praia, nif="12AB"))
+    response = client.post("/parties/new/person/", person_form_data(praia, nif="12AB"))
     # then
     assert response.status_code == 200
     assert response.context["form"].errors["nif"] == ["Um NIF tem exatamente 9 algarismos."]
