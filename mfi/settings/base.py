@@ -143,7 +143,7 @@ STORAGES = {
 # Uploads (consent evidence, documents) live outside the web root and are served only through
 # permission-checked views.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", str(BASE_DIR / "var" / "media")))
-MEDIA_URL = None
+MEDIA_URL = "/media/"  # no URL serves this prefix: files go out through permission-checked views
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 UPLOAD_MAX_BYTES = env.int("UPLOAD_MAX_BYTES", 5 * 1024 * 1024)

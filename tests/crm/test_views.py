@@ -187,6 +187,7 @@ def test_a_consent_with_a_signed_pdf_is_recorded_and_served_only_in_scope(
     assert "signed form" not in consent.evidence.name
     download = client.get(f"/parties/{person.pk}/consents/{consent.pk}/evidence/")
     assert b"".join(download.streaming_content) == PDF_BYTES
+    assert client.get(f"/media/{consent.evidence.name}").status_code == 404  # no public path
     client.force_login(outsider)
     assert client.get(f"/parties/{person.pk}/consents/{consent.pk}/evidence/").status_code == 404
 
