@@ -30,6 +30,7 @@ MENU: list[NavItem] = [
     NavItem(
         _("New enterprise"), "crm:party_create", Capability.PARTY_EDIT, "shop", ("enterprise",)
     ),
+    NavItem(_("Accounting"), "accounting:overview", Capability.LEDGER_VIEW, "calculator"),
     NavItem(_("Audit trail"), "audit:search", Capability.AUDIT_SEARCH, "journal-text"),
     NavItem(_("System"), "system_status", Capability.USER_ADMIN, "gear"),
     NavItem(_("API"), "swagger-ui", Capability.API_DOCS, "code-slash"),

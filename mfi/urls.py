@@ -8,6 +8,7 @@ from users.forms import ThrottledAuthenticationForm
 
 api_v1 = [
     path("", include("crm.api.urls")),
+    path("accounting/", include("accounting.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
@@ -27,6 +28,7 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
     path("parties/", include("crm.urls")),
     path("audit/", include("audit.urls")),
+    path("accounting/", include("accounting.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),

@@ -30,6 +30,11 @@ class Capability(models.TextChoices):
     AUDIT_SEARCH = "audit.search", _("Search the whole audit trail")
     USER_ADMIN = "user.admin", _("Manage users and branches")
     API_DOCS = "api.docs", _("Read the API documentation")
+    LEDGER_VIEW = "ledger.view", _("Read the ledger and financial statements")
+    LEDGER_DRAFT = "ledger.draft", _("Draft manual journal entries")
+    LEDGER_APPROVE = "ledger.approve", _("Approve, reject and reverse journal entries")
+    LEDGER_CLOSE = "ledger.close", _("Close accounting periods and years")
+    LEDGER_REOPEN = "ledger.reopen", _("Reopen a closed accounting period")
 
 
 _ALL_STAFF = frozenset(Role)
@@ -51,6 +56,13 @@ CAPABILITIES: dict[Capability, frozenset[Role]] = {
     Capability.AUDIT_SEARCH: frozenset({Role.AUDITOR, Role.MANAGER, Role.ADMINISTRATOR}),
     Capability.USER_ADMIN: frozenset({Role.ADMINISTRATOR}),
     Capability.API_DOCS: _ALL_STAFF,
+    Capability.LEDGER_VIEW: frozenset(
+        {Role.ACCOUNTANT, Role.MANAGER, Role.AUDITOR, Role.ADMINISTRATOR, Role.BRANCH_MANAGER}
+    ),
+    Capability.LEDGER_DRAFT: frozenset({Role.ACCOUNTANT}),
+    Capability.LEDGER_APPROVE: frozenset({Role.ACCOUNTANT, Role.MANAGER}),
+    Capability.LEDGER_CLOSE: frozenset({Role.ACCOUNTANT, Role.MANAGER}),
+    Capability.LEDGER_REOPEN: frozenset({Role.ADMINISTRATOR}),
 }
 
 # Roles whose scope is every branch, whatever branch their account sits in.

@@ -44,12 +44,13 @@ def test_menus_differ_by_role(auditor, loan_officer, administrator):
         return [str(item.label) for item in menu_for(user)]
 
     assert labels(loan_officer) == ["Home", "Parties", "New person", "New enterprise", "API"]
-    assert labels(auditor) == ["Home", "Parties", "Audit trail", "API"]
+    assert labels(auditor) == ["Home", "Parties", "Accounting", "Audit trail", "API"]
     assert labels(administrator) == [
         "Home",
         "Parties",
         "New person",
         "New enterprise",
+        "Accounting",
         "Audit trail",
         "System",
         "API",

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from mfi.demo.ledger import seed_ledger
 from mfi.demo.organisation import DEMO_PASSWORD, STAFF, seed_organisation
 from mfi.demo.parties import seed_parties
 
@@ -17,7 +18,10 @@ class Command(BaseCommand):
     def handle(self, *args, quiet_logins=False, **options):
         users = seed_organisation()
         created = seed_parties(actor=users["admin"])
-        self.stdout.write(f"Demo data ready ({created} parties created this run).")
+        entries = seed_ledger(maker=users["accountant"], checker=users["manager"])
+        self.stdout.write(
+            f"Demo data ready ({created} parties and {entries} journal entries created this run)."
+        )
         if not quiet_logins:
             self.stdout.write(
                 self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD}):")
