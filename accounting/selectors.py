@@ -237,3 +237,9 @@ def ledger_branch_scope(user, requested_branch_id: int | None) -> list[int] | No
     if scope is not None and requested_branch_id not in scope:
         return []
     return [requested_branch_id]
+
+
+def entries_awaiting_check(*, user) -> list[JournalEntry]:
+    """Draft entries in the user's branches that someone else made: the checker's to-do list."""
+    return list(entries_visible_to(user).filter(status=EntryStatus.DRAFT)
+                .exclude(created_by=user).order_by("entry_date", "pk")[:10])

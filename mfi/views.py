@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from accounting.selectors import entries_awaiting_check
 from audit.selectors import audit_search
 from crm.selectors import parties_visible_to, party_counts, party_counts_by_branch, party_search
 from mfi.health import health_report
@@ -39,6 +40,8 @@ def home(request):
         context["by_branch"] = party_counts_by_branch(user=user)
     if user.has_capability(Capability.AUDIT_SEARCH):
         context["recent_events"] = list(audit_search(user=user)[:8])
+    if user.has_capability(Capability.LEDGER_APPROVE):
+        context["entries_to_check"] = entries_awaiting_check(user=user)
     return render(request, "home.html", context)
 
 
