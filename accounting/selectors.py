@@ -187,7 +187,9 @@ def general_ledger(
         .filter(account=account)
         .aggregate(net=Coalesce(Sum(F("debit") - F("credit")), ZERO))["net"]
     )
-    opening = sign * before
+    opening = (
+        abs(round_money(before, currency)) if not before else round_money(sign * before, currency)
+    )
     order = [F("entry__entry_date").asc(), F("entry__number").asc(), F("pk").asc()]
     lines = list(
         posted_lines(date_from=date_from, date_to=date_to, branch_ids=branch_ids, currency=currency)
@@ -197,7 +199,7 @@ def general_ledger(
         .order_by(*order)
     )
     for line in lines:
-        line.running_balance = opening + sign * line.movement
+        line.running_balance = round_money(opening + sign * line.movement, currency) + 0
     closing = lines[-1].running_balance if lines else opening
     return LedgerPage(account=account, opening=opening, lines=lines, closing=closing)
 
@@ -230,16 +232,25 @@ def entries_visible_to(user) -> QuerySet[JournalEntry]:
 
 
 def ledger_branch_scope(user, requested_branch_id: int | None) -> list[int] | None:
-    """Branch ids a report covers: the requested branch if in scope, else the user's scope."""
+    """Branch ids a report covers: the requested branch and the branches below it, within the
+    user's scope; else the user's whole scope (None = every branch)."""
+    from users.models import Branch
+
     scope = user.branch_scope_ids()
     if requested_branch_id is None:
         return scope
-    if scope is not None and requested_branch_id not in scope:
+    branch = Branch.objects.filter(pk=requested_branch_id).first()
+    if branch is None:
         return []
-    return [requested_branch_id]
+    subtree = branch.subtree_ids()
+    return subtree if scope is None else [pk for pk in subtree if pk in scope]
 
 
 def entries_awaiting_check(*, user) -> list[JournalEntry]:
     """Draft entries in the user's branches that someone else made: the checker's to-do list."""
-    return list(entries_visible_to(user).filter(status=EntryStatus.DRAFT)
-                .exclude(created_by=user).order_by("entry_date", "pk")[:10])
+    return list(
+        entries_visible_to(user)
+        .filter(status=EntryStatus.DRAFT)
+        .exclude(created_by=user)
+        .order_by("entry_date", "pk")[:10]
+    )

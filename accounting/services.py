@@ -97,7 +97,9 @@ def _check_date(branch: Branch, entry_date: datetime.date) -> None:
         )
 
 
-def _validated_lines(lines: Iterable[LineSpec], currency: str, *, manual: bool) -> list[LineSpec]:
+def _validated_lines(
+    lines: Iterable[LineSpec], currency: str, *, manual: bool, branch: Branch
+) -> list[LineSpec]:
     """Round every amount to the currency and check the lines form a balanced entry."""
     result = []
     for line in lines:
@@ -112,6 +114,10 @@ def _validated_lines(lines: Iterable[LineSpec], currency: str, *, manual: bool) 
             raise ValidationError(
                 _("%(account)s only takes %(currency)s.")
                 % {"account": account, "currency": account.currency}
+            )
+        if account.branch_id is not None and account.branch_id != branch.pk:
+            raise ValidationError(
+                _("%(account)s belongs to another branch.") % {"account": account}
             )
         if manual and not account.allows_manual_entries:
             raise ValidationError(_("%(account)s takes no manual entries.") % {"account": account})
@@ -210,7 +216,7 @@ def journal_entry_post(
         raise ValidationError(
             _("Use the dedicated service for %(source)s entries.") % {"source": source}
         )
-    checked = _validated_lines(lines, currency, manual=False)
+    checked = _validated_lines(lines, currency, manual=False, branch=branch)
     _check_date(branch, entry_date)
     entry = _create(
         actor=actor,
@@ -299,7 +305,7 @@ def manual_entry_draft(
     """An accountant drafts a manual entry; another must approve it before it counts."""
     _require(actor, Capability.LEDGER_DRAFT)
     _require_branch(actor, branch)
-    checked = _validated_lines(lines, currency, manual=True)
+    checked = _validated_lines(lines, currency, manual=True, branch=branch)
     _check_date(branch, entry_date)
     entry = _create(
         actor=actor,
@@ -375,15 +381,29 @@ def journal_entry_reverse(
         raise ValidationError(_("This entry has already been reversed."))
     if original.source == EntrySource.REVERSAL:
         raise ValidationError(_("A reversal cannot itself be reversed; post a new entry."))
+    if original.source == EntrySource.YEAR_END:
+        raise ValidationError(_("A year-end closing entry cannot be reversed."))
+    reversal_date = entry_date or timezone.localdate()
+    if reversal_date < original.entry_date:
+        raise ValidationError(
+            {"entry_date": _("A reversal cannot be dated before the entry it reverses.")}
+        )
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the entry is reversed.")})
-    mirrored = [
-        LineSpec(line.account, debit=line.credit, credit=line.debit, description=line.description)
-        for line in original.lines.select_related("account")
-    ]
+    mirrored = _validated_lines(
+        [
+            LineSpec(
+                line.account, debit=line.credit, credit=line.debit, description=line.description
+            )
+            for line in original.lines.select_related("account")
+        ],
+        original.currency,
+        manual=False,
+        branch=original.branch,
+    )
     reversal = _create(
         actor=actor,
-        entry_date=entry_date or timezone.localdate(),
+        entry_date=reversal_date,
         branch=original.branch,
         currency=original.currency,
         description=_("Reversal of #%(number)s: %(reason)s")
@@ -397,6 +417,10 @@ def journal_entry_reverse(
 
 
 def _month_range(year: int, month: int) -> tuple[datetime.date, datetime.date]:
+    if not 1 <= month <= 12 or not 1900 <= year <= 9999:
+        raise ValidationError(
+            _("%(year)s-%(month)s is not a month.") % {"year": year, "month": month}
+        )
     first = datetime.date(year, month, 1)
     following = datetime.date(year + month // 12, month % 12 + 1, 1)
     return first, following - datetime.timedelta(days=1)
@@ -436,7 +460,8 @@ def period_close(*, actor, branch: Branch, year: int, month: int) -> AccountingP
 def period_reopen(*, actor, branch: Branch, year: int, month: int) -> None:
     """Only an administrator reopens a closed month; the audit trail says who and when."""
     _require(actor, Capability.LEDGER_REOPEN)
-    _lock_period(branch.pk, datetime.date(year, month, 1), exclusive=True)
+    first, _last = _month_range(year, month)
+    _lock_period(branch.pk, first, exclusive=True)
     period = AccountingPeriod.objects.filter(branch=branch, year=year, month=month).first()
     if period is None:
         raise ValidationError(_("This period is not closed."))
@@ -460,9 +485,20 @@ def year_end_close(*, actor, branch: Branch, year: int) -> JournalEntry | None:
     if last_day >= timezone.localdate():
         raise ValidationError(_("A year can be closed once it has ended."))
     if JournalEntry.objects.filter(
-        branch=branch, source=EntrySource.YEAR_END, source_reference=f"{branch.code}-{year}"
+        branch=branch,
+        source=EntrySource.YEAR_END,
+        source_reference__startswith=f"{branch.code}-{year}-",
     ).exists():
         raise ValidationError(_("This year is already closed."))
+    if _is_closed(branch.pk, last_day):
+        raise ValidationError(
+            _(
+                "December %(year)s is closed: the year-end closing entry is dated 31 December, "
+                "so close the year before closing December, or have an administrator reopen "
+                "December."
+            )
+            % {"year": year}
+        )
     from accounting.selectors import balances_by_account
 
     balances = balances_by_account(
@@ -500,8 +536,8 @@ def year_end_close(*, actor, branch: Branch, year: int) -> JournalEntry | None:
             currency=currency,
             description=_("Year-end closing %(year)s") % {"year": year},
             source=EntrySource.YEAR_END,
-            source_reference=f"{branch.code}-{year}",
-            lines=_validated_lines(lines, currency, manual=False),
+            source_reference=f"{branch.code}-{year}-{currency}",
+            lines=_validated_lines(lines, currency, manual=False, branch=branch),
         )
         _post(entry, actor=actor)
     for month in range(1, 13):

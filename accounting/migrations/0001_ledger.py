@@ -8,158 +8,538 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('users', '0001_initial'),
+        ("users", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PostingRuleSet',
+            name="PostingRuleSet",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=80, unique=True, verbose_name='name')),
-                ('accounting_rule', models.CharField(choices=[('none', 'None'), ('cash', 'Cash'), ('accrual', 'Accrual')], max_length=10, verbose_name='accounting rule')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=80, unique=True, verbose_name="name")),
+                (
+                    "accounting_rule",
+                    models.CharField(
+                        choices=[("none", "None"), ("cash", "Cash"), ("accrual", "Accrual")],
+                        max_length=10,
+                        verbose_name="accounting rule",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'posting rule set',
-                'ordering': ['name'],
+                "verbose_name": "posting rule set",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Account',
+            name="Account",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=20, unique=True, verbose_name='code')),
-                ('name', models.CharField(max_length=120, verbose_name='name')),
-                ('type', models.CharField(choices=[('asset', 'Asset'), ('liability', 'Liability'), ('equity', 'Equity'), ('income', 'Income'), ('expense', 'Expense')], max_length=10, verbose_name='type')),
-                ('is_header', models.BooleanField(default=False, verbose_name='header')),
-                ('role', models.CharField(blank=True, choices=[('CASH', 'Cash (per branch)'), ('BANK', 'Bank'), ('LOAN_PORTFOLIO', 'Loan portfolio'), ('INTEREST_RECEIVABLE', 'Interest receivable'), ('FEE_RECEIVABLE', 'Fee receivable'), ('PENALTY_RECEIVABLE', 'Penalty receivable'), ('LOAN_LOSS_PROVISION', 'Loan-loss provision'), ('COACHING_RECEIVABLE', 'Coaching receivables'), ('OVERPAYMENT', 'Overpayments (owed to clients)'), ('P2P_REFINANCING', 'Refinancing from P2P platforms'), ('BORROWINGS', 'Borrowings'), ('SHARE_CAPITAL', 'Share capital'), ('RETAINED_EARNINGS', 'Retained earnings'), ('INTEREST_INCOME', 'Interest income'), ('FEE_INCOME', 'Fee income'), ('PENALTY_INCOME', 'Penalty income'), ('RECOVERIES', 'Recoveries of written-off loans'), ('COACHING_REVENUE', 'Coaching revenue'), ('PROVISION_EXPENSE', 'Loan-loss provision expense'), ('WRITE_OFF_EXPENSE', 'Losses written off')], help_text='Stable name other apps post to; never depends on the code.', max_length=32, verbose_name='system role')),
-                ('currency', models.CharField(blank=True, choices=[('CVE', 'Cabo Verde escudo (CVE)'), ('EUR', 'Euro (EUR)'), ('USD', 'US dollar (USD)'), ('XOF', 'West African CFA franc (XOF)')], help_text='Only postings in this currency, when set.', max_length=3, verbose_name='currency')),
-                ('allows_manual_entries', models.BooleanField(default=True, verbose_name='allows manual entries')),
-                ('is_active', models.BooleanField(default=True, verbose_name='active')),
-                ('branch', models.ForeignKey(blank=True, help_text='For per-branch accounts such as the branch cash box.', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='users.branch')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='children', to='accounting.account', verbose_name='header account')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=20, unique=True, verbose_name="code")),
+                ("name", models.CharField(max_length=120, verbose_name="name")),
+                (
+                    "type",
+                    models.CharField(
+                        choices=[
+                            ("asset", "Asset"),
+                            ("liability", "Liability"),
+                            ("equity", "Equity"),
+                            ("income", "Income"),
+                            ("expense", "Expense"),
+                        ],
+                        max_length=10,
+                        verbose_name="type",
+                    ),
+                ),
+                ("is_header", models.BooleanField(default=False, verbose_name="header")),
+                (
+                    "role",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("CASH", "Cash (per branch)"),
+                            ("BANK", "Bank"),
+                            ("LOAN_PORTFOLIO", "Loan portfolio"),
+                            ("INTEREST_RECEIVABLE", "Interest receivable"),
+                            ("FEE_RECEIVABLE", "Fee receivable"),
+                            ("PENALTY_RECEIVABLE", "Penalty receivable"),
+                            ("LOAN_LOSS_PROVISION", "Loan-loss provision"),
+                            ("COACHING_RECEIVABLE", "Coaching receivables"),
+                            ("OVERPAYMENT", "Overpayments (owed to clients)"),
+                            ("P2P_REFINANCING", "Refinancing from P2P platforms"),
+                            ("BORROWINGS", "Borrowings"),
+                            ("SHARE_CAPITAL", "Share capital"),
+                            ("RETAINED_EARNINGS", "Retained earnings"),
+                            ("INTEREST_INCOME", "Interest income"),
+                            ("FEE_INCOME", "Fee income"),
+                            ("PENALTY_INCOME", "Penalty income"),
+                            ("RECOVERIES", "Recoveries of written-off loans"),
+                            ("COACHING_REVENUE", "Coaching revenue"),
+                            ("PROVISION_EXPENSE", "Loan-loss provision expense"),
+                            ("WRITE_OFF_EXPENSE", "Losses written off"),
+                        ],
+                        help_text="Stable name other apps post to; never depends on the code.",
+                        max_length=32,
+                        verbose_name="system role",
+                    ),
+                ),
+                (
+                    "currency",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("CVE", "Cabo Verde escudo (CVE)"),
+                            ("EUR", "Euro (EUR)"),
+                            ("USD", "US dollar (USD)"),
+                            ("XOF", "West African CFA franc (XOF)"),
+                        ],
+                        help_text="Only postings in this currency, when set.",
+                        max_length=3,
+                        verbose_name="currency",
+                    ),
+                ),
+                (
+                    "allows_manual_entries",
+                    models.BooleanField(default=True, verbose_name="allows manual entries"),
+                ),
+                ("is_active", models.BooleanField(default=True, verbose_name="active")),
+                (
+                    "branch",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="For per-branch accounts such as the branch cash box.",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="users.branch",
+                    ),
+                ),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="children",
+                        to="accounting.account",
+                        verbose_name="header account",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'account',
-                'verbose_name_plural': 'chart of accounts',
-                'ordering': ['code'],
+                "verbose_name": "account",
+                "verbose_name_plural": "chart of accounts",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='AccountingPeriod',
+            name="AccountingPeriod",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('year', models.PositiveSmallIntegerField(verbose_name='year')),
-                ('month', models.PositiveSmallIntegerField(verbose_name='month')),
-                ('closed_at', models.DateTimeField(auto_now_add=True)),
-                ('branch', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='users.branch')),
-                ('closed_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("year", models.PositiveSmallIntegerField(verbose_name="year")),
+                ("month", models.PositiveSmallIntegerField(verbose_name="month")),
+                ("closed_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "branch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="users.branch",
+                    ),
+                ),
+                (
+                    "closed_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'closed period',
-                'ordering': ['-year', '-month', 'branch__name'],
+                "verbose_name": "closed period",
+                "ordering": ["-year", "-month", "branch__name"],
             },
         ),
         migrations.CreateModel(
-            name='JournalEntry',
+            name="JournalEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.PositiveBigIntegerField(blank=True, help_text='Given when posted, in posting order.', null=True, unique=True, verbose_name='number')),
-                ('entry_date', models.DateField(db_index=True, verbose_name='date')),
-                ('currency', models.CharField(choices=[('CVE', 'Cabo Verde escudo (CVE)'), ('EUR', 'Euro (EUR)'), ('USD', 'US dollar (USD)'), ('XOF', 'West African CFA franc (XOF)')], max_length=3, verbose_name='currency')),
-                ('description', models.CharField(max_length=250, verbose_name='description')),
-                ('source', models.CharField(choices=[('manual', 'Manual entry'), ('loan_transaction', 'Loan transaction'), ('coaching_invoice', 'Coaching invoice'), ('p2p_funding', 'P2P funding'), ('end_of_day', 'End of day'), ('year_end', 'Year-end closing'), ('reversal', 'Reversal')], max_length=20, verbose_name='source')),
-                ('source_reference', models.CharField(blank=True, max_length=100, verbose_name='source reference')),
-                ('status', models.CharField(choices=[('draft', 'Awaiting approval'), ('posted', 'Posted'), ('rejected', 'Rejected')], max_length=10, verbose_name='status')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('posted_at', models.DateTimeField(blank=True, null=True)),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='checked by')),
-                ('branch', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='users.branch', verbose_name='branch')),
-                ('created_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='made by')),
-                ('reversal_of', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reversed_by', to='accounting.journalentry', verbose_name='reverses')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "number",
+                    models.PositiveBigIntegerField(
+                        blank=True,
+                        help_text="Given when posted, in posting order.",
+                        null=True,
+                        unique=True,
+                        verbose_name="number",
+                    ),
+                ),
+                ("entry_date", models.DateField(db_index=True, verbose_name="date")),
+                (
+                    "currency",
+                    models.CharField(
+                        choices=[
+                            ("CVE", "Cabo Verde escudo (CVE)"),
+                            ("EUR", "Euro (EUR)"),
+                            ("USD", "US dollar (USD)"),
+                            ("XOF", "West African CFA franc (XOF)"),
+                        ],
+                        max_length=3,
+                        verbose_name="currency",
+                    ),
+                ),
+                ("description", models.CharField(max_length=250, verbose_name="description")),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("manual", "Manual entry"),
+                            ("loan_transaction", "Loan transaction"),
+                            ("coaching_invoice", "Coaching invoice"),
+                            ("p2p_funding", "P2P funding"),
+                            ("end_of_day", "End of day"),
+                            ("year_end", "Year-end closing"),
+                            ("reversal", "Reversal"),
+                        ],
+                        max_length=20,
+                        verbose_name="source",
+                    ),
+                ),
+                (
+                    "source_reference",
+                    models.CharField(blank=True, max_length=100, verbose_name="source reference"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Awaiting approval"),
+                            ("posted", "Posted"),
+                            ("rejected", "Rejected"),
+                        ],
+                        max_length=10,
+                        verbose_name="status",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("posted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="checked by",
+                    ),
+                ),
+                (
+                    "branch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="users.branch",
+                        verbose_name="branch",
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="made by",
+                    ),
+                ),
+                (
+                    "reversal_of",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reversed_by",
+                        to="accounting.journalentry",
+                        verbose_name="reverses",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'journal entry',
-                'verbose_name_plural': 'journal entries',
-                'ordering': ['-entry_date', '-pk'],
+                "verbose_name": "journal entry",
+                "verbose_name_plural": "journal entries",
+                "ordering": ["-entry_date", "-pk"],
             },
         ),
         migrations.CreateModel(
-            name='JournalLine',
+            name="JournalLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('debit', models.DecimalField(decimal_places=4, default=Decimal('0'), max_digits=20, verbose_name='debit')),
-                ('credit', models.DecimalField(decimal_places=4, default=Decimal('0'), max_digits=20, verbose_name='credit')),
-                ('description', models.CharField(blank=True, max_length=250, verbose_name='description')),
-                ('account', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='accounting.account')),
-                ('entry', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='accounting.journalentry')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "debit",
+                    models.DecimalField(
+                        decimal_places=4, default=Decimal("0"), max_digits=20, verbose_name="debit"
+                    ),
+                ),
+                (
+                    "credit",
+                    models.DecimalField(
+                        decimal_places=4, default=Decimal("0"), max_digits=20, verbose_name="credit"
+                    ),
+                ),
+                (
+                    "description",
+                    models.CharField(blank=True, max_length=250, verbose_name="description"),
+                ),
+                (
+                    "account",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="accounting.account",
+                    ),
+                ),
+                (
+                    "entry",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="accounting.journalentry",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'journal line',
-                'ordering': ['pk'],
+                "verbose_name": "journal line",
+                "ordering": ["pk"],
             },
         ),
         migrations.CreateModel(
-            name='PostingRule',
+            name="PostingRule",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('event', models.CharField(choices=[('disbursement', 'Disbursement'), ('repayment_principal', 'Repayment of principal'), ('repayment_interest', 'Repayment of interest'), ('repayment_fee', 'Repayment of fees'), ('repayment_penalty', 'Repayment of penalties'), ('accrual_interest', 'Interest accrual'), ('accrual_fee', 'Fee accrual'), ('accrual_penalty', 'Penalty accrual'), ('write_off', 'Write-off'), ('recovery', 'Recovery of a written-off loan'), ('overpayment', 'Overpayment'), ('p2p_funding_received', 'P2P funding received'), ('p2p_repayment_to_platform', 'Repayment to a P2P platform'), ('coaching_invoice', 'Coaching invoice'), ('coaching_payment', 'Coaching payment')], max_length=32, verbose_name='event')),
-                ('debit_role', models.CharField(choices=[('CASH', 'Cash (per branch)'), ('BANK', 'Bank'), ('LOAN_PORTFOLIO', 'Loan portfolio'), ('INTEREST_RECEIVABLE', 'Interest receivable'), ('FEE_RECEIVABLE', 'Fee receivable'), ('PENALTY_RECEIVABLE', 'Penalty receivable'), ('LOAN_LOSS_PROVISION', 'Loan-loss provision'), ('COACHING_RECEIVABLE', 'Coaching receivables'), ('OVERPAYMENT', 'Overpayments (owed to clients)'), ('P2P_REFINANCING', 'Refinancing from P2P platforms'), ('BORROWINGS', 'Borrowings'), ('SHARE_CAPITAL', 'Share capital'), ('RETAINED_EARNINGS', 'Retained earnings'), ('INTEREST_INCOME', 'Interest income'), ('FEE_INCOME', 'Fee income'), ('PENALTY_INCOME', 'Penalty income'), ('RECOVERIES', 'Recoveries of written-off loans'), ('COACHING_REVENUE', 'Coaching revenue'), ('PROVISION_EXPENSE', 'Loan-loss provision expense'), ('WRITE_OFF_EXPENSE', 'Losses written off')], max_length=32, verbose_name='debit')),
-                ('credit_role', models.CharField(choices=[('CASH', 'Cash (per branch)'), ('BANK', 'Bank'), ('LOAN_PORTFOLIO', 'Loan portfolio'), ('INTEREST_RECEIVABLE', 'Interest receivable'), ('FEE_RECEIVABLE', 'Fee receivable'), ('PENALTY_RECEIVABLE', 'Penalty receivable'), ('LOAN_LOSS_PROVISION', 'Loan-loss provision'), ('COACHING_RECEIVABLE', 'Coaching receivables'), ('OVERPAYMENT', 'Overpayments (owed to clients)'), ('P2P_REFINANCING', 'Refinancing from P2P platforms'), ('BORROWINGS', 'Borrowings'), ('SHARE_CAPITAL', 'Share capital'), ('RETAINED_EARNINGS', 'Retained earnings'), ('INTEREST_INCOME', 'Interest income'), ('FEE_INCOME', 'Fee income'), ('PENALTY_INCOME', 'Penalty income'), ('RECOVERIES', 'Recoveries of written-off loans'), ('COACHING_REVENUE', 'Coaching revenue'), ('PROVISION_EXPENSE', 'Loan-loss provision expense'), ('WRITE_OFF_EXPENSE', 'Losses written off')], max_length=32, verbose_name='credit')),
-                ('rule_set', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='rules', to='accounting.postingruleset')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "event",
+                    models.CharField(
+                        choices=[
+                            ("disbursement", "Disbursement"),
+                            ("repayment_principal", "Repayment of principal"),
+                            ("repayment_interest", "Repayment of interest"),
+                            ("repayment_fee", "Repayment of fees"),
+                            ("repayment_penalty", "Repayment of penalties"),
+                            ("accrual_interest", "Interest accrual"),
+                            ("accrual_fee", "Fee accrual"),
+                            ("accrual_penalty", "Penalty accrual"),
+                            ("write_off", "Write-off"),
+                            ("recovery", "Recovery of a written-off loan"),
+                            ("overpayment", "Overpayment"),
+                            ("p2p_funding_received", "P2P funding received"),
+                            ("p2p_repayment_to_platform", "Repayment to a P2P platform"),
+                            ("coaching_invoice", "Coaching invoice"),
+                            ("coaching_payment", "Coaching payment"),
+                        ],
+                        max_length=32,
+                        verbose_name="event",
+                    ),
+                ),
+                (
+                    "debit_role",
+                    models.CharField(
+                        choices=[
+                            ("CASH", "Cash (per branch)"),
+                            ("BANK", "Bank"),
+                            ("LOAN_PORTFOLIO", "Loan portfolio"),
+                            ("INTEREST_RECEIVABLE", "Interest receivable"),
+                            ("FEE_RECEIVABLE", "Fee receivable"),
+                            ("PENALTY_RECEIVABLE", "Penalty receivable"),
+                            ("LOAN_LOSS_PROVISION", "Loan-loss provision"),
+                            ("COACHING_RECEIVABLE", "Coaching receivables"),
+                            ("OVERPAYMENT", "Overpayments (owed to clients)"),
+                            ("P2P_REFINANCING", "Refinancing from P2P platforms"),
+                            ("BORROWINGS", "Borrowings"),
+                            ("SHARE_CAPITAL", "Share capital"),
+                            ("RETAINED_EARNINGS", "Retained earnings"),
+                            ("INTEREST_INCOME", "Interest income"),
+                            ("FEE_INCOME", "Fee income"),
+                            ("PENALTY_INCOME", "Penalty income"),
+                            ("RECOVERIES", "Recoveries of written-off loans"),
+                            ("COACHING_REVENUE", "Coaching revenue"),
+                            ("PROVISION_EXPENSE", "Loan-loss provision expense"),
+                            ("WRITE_OFF_EXPENSE", "Losses written off"),
+                        ],
+                        max_length=32,
+                        verbose_name="debit",
+                    ),
+                ),
+                (
+                    "credit_role",
+                    models.CharField(
+                        choices=[
+                            ("CASH", "Cash (per branch)"),
+                            ("BANK", "Bank"),
+                            ("LOAN_PORTFOLIO", "Loan portfolio"),
+                            ("INTEREST_RECEIVABLE", "Interest receivable"),
+                            ("FEE_RECEIVABLE", "Fee receivable"),
+                            ("PENALTY_RECEIVABLE", "Penalty receivable"),
+                            ("LOAN_LOSS_PROVISION", "Loan-loss provision"),
+                            ("COACHING_RECEIVABLE", "Coaching receivables"),
+                            ("OVERPAYMENT", "Overpayments (owed to clients)"),
+                            ("P2P_REFINANCING", "Refinancing from P2P platforms"),
+                            ("BORROWINGS", "Borrowings"),
+                            ("SHARE_CAPITAL", "Share capital"),
+                            ("RETAINED_EARNINGS", "Retained earnings"),
+                            ("INTEREST_INCOME", "Interest income"),
+                            ("FEE_INCOME", "Fee income"),
+                            ("PENALTY_INCOME", "Penalty income"),
+                            ("RECOVERIES", "Recoveries of written-off loans"),
+                            ("COACHING_REVENUE", "Coaching revenue"),
+                            ("PROVISION_EXPENSE", "Loan-loss provision expense"),
+                            ("WRITE_OFF_EXPENSE", "Losses written off"),
+                        ],
+                        max_length=32,
+                        verbose_name="credit",
+                    ),
+                ),
+                (
+                    "rule_set",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="rules",
+                        to="accounting.postingruleset",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'posting rule',
-                'ordering': ['rule_set', 'event'],
+                "verbose_name": "posting rule",
+                "ordering": ["rule_set", "event"],
             },
         ),
         migrations.AddConstraint(
-            model_name='account',
-            constraint=models.UniqueConstraint(condition=models.Q(('role', ''), _negated=True), fields=('role', 'branch'), name='accounting_account_one_role_per_branch', nulls_distinct=False),
+            model_name="account",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("role", ""), _negated=True),
+                fields=("role", "branch"),
+                name="accounting_account_one_role_per_branch",
+                nulls_distinct=False,
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accountingperiod',
-            constraint=models.UniqueConstraint(fields=('branch', 'year', 'month'), name='accounting_accountingperiod_unique_month'),
+            model_name="accountingperiod",
+            constraint=models.UniqueConstraint(
+                fields=("branch", "year", "month"), name="accounting_accountingperiod_unique_month"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='accountingperiod',
-            constraint=models.CheckConstraint(condition=models.Q(('month__gte', 1), ('month__lte', 12)), name='accounting_accountingperiod_valid_month'),
+            model_name="accountingperiod",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("month__gte", 1), ("month__lte", 12)),
+                name="accounting_accountingperiod_valid_month",
+            ),
         ),
         migrations.AddIndex(
-            model_name='journalentry',
-            index=models.Index(fields=['branch', 'entry_date'], name='acct_entry_branch_date'),
+            model_name="journalentry",
+            index=models.Index(fields=["branch", "entry_date"], name="acct_entry_branch_date"),
         ),
         migrations.AddConstraint(
-            model_name='journalentry',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('number__isnull', False), ('posted_at__isnull', False), ('status', 'posted')), models.Q(models.Q(('status', 'posted'), _negated=True), ('number__isnull', True)), _connector='OR'), name='accounting_journalentry_number_iff_posted'),
+            model_name="journalentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(
+                        ("number__isnull", False),
+                        ("posted_at__isnull", False),
+                        ("status", "posted"),
+                    ),
+                    models.Q(
+                        models.Q(("status", "posted"), _negated=True), ("number__isnull", True)
+                    ),
+                    _connector="OR",
+                ),
+                name="accounting_journalentry_number_iff_posted",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='journalentry',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('source', 'manual'), _negated=True), ('approved_by__isnull', True), models.Q(('approved_by', models.F('created_by')), _negated=True), _connector='OR'), name='accounting_journalentry_maker_is_not_checker'),
+            model_name="journalentry",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("source", "manual"), _negated=True),
+                    ("approved_by__isnull", True),
+                    models.Q(("approved_by", models.F("created_by")), _negated=True),
+                    _connector="OR",
+                ),
+                name="accounting_journalentry_maker_is_not_checker",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='journalentry',
-            constraint=models.UniqueConstraint(condition=models.Q(models.Q(('source_reference', ''), _negated=True), models.Q(('source__in', ['manual', 'reversal']), _negated=True)), fields=('source', 'source_reference'), name='accounting_journalentry_one_entry_per_source_event'),
+            model_name="journalentry",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(
+                    models.Q(("source_reference", ""), _negated=True),
+                    models.Q(("source__in", ["manual", "reversal"]), _negated=True),
+                ),
+                fields=("source", "source_reference"),
+                name="accounting_journalentry_one_entry_per_source_event",
+            ),
         ),
         migrations.AddIndex(
-            model_name='journalline',
-            index=models.Index(fields=['account', 'entry'], name='acct_line_account_entry'),
+            model_name="journalline",
+            index=models.Index(fields=["account", "entry"], name="acct_line_account_entry"),
         ),
         migrations.AddConstraint(
-            model_name='journalline',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('debit__gt', 0), ('credit', 0)), models.Q(('debit', 0), ('credit__gt', 0)), _connector='OR'), name='accounting_journalline_one_positive_side'),
+            model_name="journalline",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("debit__gt", 0), ("credit", 0)),
+                    models.Q(("debit", 0), ("credit__gt", 0)),
+                    _connector="OR",
+                ),
+                name="accounting_journalline_one_positive_side",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='postingrule',
-            constraint=models.UniqueConstraint(fields=('rule_set', 'event'), name='accounting_postingrule_one_rule_per_event'),
+            model_name="postingrule",
+            constraint=models.UniqueConstraint(
+                fields=("rule_set", "event"), name="accounting_postingrule_one_rule_per_event"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='postingrule',
-            constraint=models.CheckConstraint(condition=models.Q(('debit_role', models.F('credit_role')), _negated=True), name='accounting_postingrule_two_sides'),
+            model_name="postingrule",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("debit_role", models.F("credit_role")), _negated=True),
+                name="accounting_postingrule_two_sides",
+            ),
         ),
     ]

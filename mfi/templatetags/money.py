@@ -17,4 +17,6 @@ def money(value, currency: str = DEFAULT_CURRENCY) -> str:
         amount = round_money(Decimal(value), currency or DEFAULT_CURRENCY)
     except (InvalidOperation, ValueError):
         return str(value)
+    if amount == 0:
+        amount = abs(amount)  # never print "-0.00"
     return f"{amount:,}"

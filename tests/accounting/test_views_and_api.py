@@ -369,15 +369,20 @@ def test_the_ledger_api_refuses_a_loan_officer(api, chart, loan_officer):
     assert api.get("/api/v1/accounting/entries/").status_code == 403
 
 
-def test_the_checker_home_page_lists_entries_made_by_others(client, chart, accountant, manager,
-                                                            head_office):
+def test_the_checker_home_page_lists_entries_made_by_others(
+    client, chart, accountant, manager, head_office
+):
     # given
     bank = account_for_role(AccountRole.BANK)
     rent = Account.objects.get(code="5200")
-    draft = manual_entry_draft(actor=accountant, entry_date=DAY, branch=head_office,
-                               currency="CVE", description="Rent March",
-                               lines=[LineSpec(rent, debit=Decimal("10")),
-                                      LineSpec(bank, credit=Decimal("10"))])
+    draft = manual_entry_draft(
+        actor=accountant,
+        entry_date=DAY,
+        branch=head_office,
+        currency="CVE",
+        description="Rent March",
+        lines=[LineSpec(rent, debit=Decimal("10")), LineSpec(bank, credit=Decimal("10"))],
+    )
     # when
     client.force_login(manager)
     for_manager = client.get("/").context["entries_to_check"]
