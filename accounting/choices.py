@@ -75,6 +75,7 @@ class PostingEvent(models.TextChoices):
     """Business events other apps report; posting rules turn them into debits and credits."""
 
     DISBURSEMENT = "disbursement", _("Disbursement")
+    DISBURSEMENT_FEE = "disbursement_fee", _("Disbursement fee")
     REPAYMENT_PRINCIPAL = "repayment_principal", _("Repayment of principal")
     REPAYMENT_INTEREST = "repayment_interest", _("Repayment of interest")
     REPAYMENT_FEE = "repayment_fee", _("Repayment of fees")
@@ -83,6 +84,9 @@ class PostingEvent(models.TextChoices):
     ACCRUAL_FEE = "accrual_fee", _("Fee accrual")
     ACCRUAL_PENALTY = "accrual_penalty", _("Penalty accrual")
     WRITE_OFF = "write_off", _("Write-off")
+    WRITE_OFF_INTEREST = "write_off_interest", _("Write-off of accrued interest")
+    WRITE_OFF_FEE = "write_off_fee", _("Write-off of accrued fees")
+    WRITE_OFF_PENALTY = "write_off_penalty", _("Write-off of accrued penalties")
     RECOVERY = "recovery", _("Recovery of a written-off loan")
     OVERPAYMENT = "overpayment", _("Overpayment")
     P2P_FUNDING_RECEIVED = "p2p_funding_received", _("P2P funding received")

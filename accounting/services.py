@@ -373,6 +373,18 @@ def journal_entry_reverse(
 ) -> JournalEntry:
     """Correct a posted entry by posting its mirror image, linked to it. The original stays."""
     _require(actor, Capability.LEDGER_APPROVE)
+    return journal_entry_reverse_for_source(actor=actor, entry=entry, entry_date=entry_date,
+                                            reason=reason)
+
+
+@transaction.atomic
+def journal_entry_reverse_for_source(
+    *, actor, entry: JournalEntry, entry_date: datetime.date | None = None, reason: str
+) -> JournalEntry:
+    """Reverse an entry on behalf of the app that posted it (a loan transaction reversed, say).
+
+    The calling service has checked the actor's right to reverse its own transaction.
+    """
     original = JournalEntry.objects.select_for_update().select_related("branch").get(pk=entry.pk)
     _require_branch(actor, original.branch)
     if original.status != EntryStatus.POSTED:

@@ -72,6 +72,11 @@ class User(AbstractUser):
         blank=True,
     )
     phone = models.CharField(_("phone"), max_length=20, blank=True)
+    approval_limit = models.DecimalField(
+        _("loan approval limit"), max_digits=20, decimal_places=4, null=True, blank=True,
+        help_text=_("Largest principal this person may approve; empty means no limit for a role "
+                    "that approves loans."),
+    )
     preferred_language = models.CharField(
         _("preferred language"),
         max_length=8,

@@ -35,6 +35,12 @@ class Capability(models.TextChoices):
     LEDGER_APPROVE = "ledger.approve", _("Approve, reject and reverse journal entries")
     LEDGER_CLOSE = "ledger.close", _("Close accounting periods and years")
     LEDGER_REOPEN = "ledger.reopen", _("Reopen a closed accounting period")
+    LOAN_VIEW = "loan.view", _("See loans")
+    LOAN_APPLY = "loan.apply", _("Submit loan applications")
+    LOAN_APPROVE = "loan.approve", _("Approve or reject loan applications")
+    LOAN_DISBURSE = "loan.disburse", _("Disburse loans")
+    LOAN_REPAY = "loan.repay", _("Record repayments")
+    LOAN_WRITE_OFF = "loan.write_off", _("Write off loans and reverse transactions")
 
 
 _ALL_STAFF = frozenset(Role)
@@ -63,6 +69,13 @@ CAPABILITIES: dict[Capability, frozenset[Role]] = {
     Capability.LEDGER_APPROVE: frozenset({Role.ACCOUNTANT, Role.MANAGER}),
     Capability.LEDGER_CLOSE: frozenset({Role.ACCOUNTANT, Role.MANAGER}),
     Capability.LEDGER_REOPEN: frozenset({Role.ADMINISTRATOR}),
+    Capability.LOAN_VIEW: _ALL_STAFF - {Role.COACH, Role.SERVICE_DESK},
+    Capability.LOAN_APPLY: frozenset({Role.LOAN_OFFICER, Role.BRANCH_MANAGER}),
+    Capability.LOAN_APPROVE: frozenset({Role.BRANCH_MANAGER, Role.CREDIT_COMMITTEE,
+                                        Role.MANAGER}),
+    Capability.LOAN_DISBURSE: frozenset({Role.LOAN_OFFICER, Role.BRANCH_MANAGER}),
+    Capability.LOAN_REPAY: frozenset({Role.LOAN_OFFICER, Role.BRANCH_MANAGER, Role.FIELD_AGENT}),
+    Capability.LOAN_WRITE_OFF: frozenset({Role.BRANCH_MANAGER, Role.MANAGER}),
 }
 
 # Roles whose scope is every branch, whatever branch their account sits in.
