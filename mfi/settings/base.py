@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 from mfi.settings.environment import env
@@ -180,6 +181,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "max_retries": 1}
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "mfi.tasks.worker_heartbeat", "schedule": 60.0},
+    "loans-end-of-day": {
+        "task": "loans.tasks.end_of_day",
+        "schedule": crontab(hour=23, minute=30),  # close of business, local time
+    },
 }
 
 # --- API -------------------------------------------------------------------------------------------
