@@ -26,6 +26,8 @@ from accounting.services import (
 )
 from users.models import Branch
 
+BANK = "1150"  # the institution's bank account, shared by every branch
+SHARE_CAPITAL = "3100"
 HEAD_OFFICE_CASH = "1101"
 PRAIA_CASH = "1102"
 MINDELO_CASH = "1103"
@@ -60,6 +62,11 @@ def specs(rows: Iterable[LineRow]) -> list[LineSpec]:
     ]
 
 
+def debit_credit(debit_code: str, credit_code: str, amount: Decimal | str) -> list[LineRow]:
+    """The two rows of a simple entry: debit ``debit_code``, credit ``credit_code``, same amount."""
+    return [(debit_code, amount, "0"), (credit_code, "0", amount)]
+
+
 def lines_of(entry: JournalEntry) -> tuple[tuple[str, Decimal, Decimal], ...]:
     """The entry's lines as (account code, debit, credit), in posting order."""
     return tuple(
@@ -77,9 +84,20 @@ def next_reference(prefix: str = "ref") -> str:
     return f"{prefix}-{next(_references)}"
 
 
-def post_manual(
+def _entry_fields(
+    branch: Branch, entry_date: datetime.date, currency: str, description: str
+) -> dict[str, object]:
+    """The keyword arguments that every posting service takes alike."""
+    return {
+        "entry_date": entry_date,
+        "branch": branch,
+        "currency": currency,
+        "description": description,
+    }
+
+
+def draft_manual(
     maker,
-    checker,
     branch: Branch,
     entry_date: datetime.date,
     lines: Iterable[LineRow],
@@ -87,15 +105,18 @@ def post_manual(
     description: str = "Manual entry",
     currency: str = "CVE",
 ) -> JournalEntry:
-    """A manual entry drafted by ``maker`` and approved (posted) by ``checker``."""
-    draft = manual_entry_draft(
-        actor=maker,
-        entry_date=entry_date,
-        branch=branch,
-        currency=currency,
-        description=description,
-        lines=specs(lines),
+    """A manual entry drafted by ``maker`` (not yet approved: it does not count)."""
+    return manual_entry_draft(
+        actor=maker, lines=specs(lines), **_entry_fields(branch, entry_date, currency, description)
     )
+
+
+def post_manual(
+    maker, checker, branch: Branch, entry_date: datetime.date, lines: Iterable[LineRow], **options
+) -> JournalEntry:
+    """A manual entry drafted by ``maker`` (``options`` as for ``draft_manual``: description,
+    currency) and approved (posted) by ``checker``."""
+    draft = draft_manual(maker, branch, entry_date, lines, **options)
     return manual_entry_approve(actor=checker, entry=draft)
 
 
@@ -113,13 +134,10 @@ def post_system(
     """A system entry (as the loans app posts one), straight through ``journal_entry_post``."""
     return journal_entry_post(
         actor=actor,
-        entry_date=entry_date,
-        branch=branch,
-        currency=currency,
-        description=description,
         source=source,
         source_reference=reference if reference is not None else next_reference(source),
         lines=specs(lines),
+        **_entry_fields(branch, entry_date, currency, description),
     )
 
 
@@ -138,11 +156,8 @@ def post_event(
     return event_post(
         actor=actor,
         rule_set=rule_set,
-        entry_date=entry_date,
-        branch=branch,
-        currency=currency,
         amounts={event: D(amount) for event, amount in amounts.items()},
-        description="Loan transaction",
         source=source,
         source_reference=reference if reference is not None else next_reference(source),
+        **_entry_fields(branch, entry_date, currency, "Loan transaction"),
     )

@@ -16,7 +16,7 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 
 from accounting.choices import EntrySource, EntryStatus, PostingEvent
 from accounting.models import JournalEntry, JournalLine
-from accounting.services import manual_entry_draft, manual_entry_reject, period_close
+from accounting.services import manual_entry_reject, period_close
 from tests.accounting.factories import (
     HEAD_OFFICE_CASH,
     MINDELO_CASH,
@@ -24,11 +24,12 @@ from tests.accounting.factories import (
     D,
     account,
     chart,
+    debit_credit,
+    draft_manual,
     lines_of,
     post_event,
     post_manual,
     row_counts,
-    specs,
 )
 
 MARCH = datetime.date(2026, 3, 10)
@@ -90,6 +91,38 @@ def _post_raw(entry_id: int) -> None:
     )
 
 
+def _raw_draft_with_lines(branch, rows, *, entry_date=MARCH) -> int:
+    """A draft entry and its (code, debit, credit) lines, all written by SQL."""
+    entry_id = _raw_entry(branch, entry_date=entry_date)
+    for code, debit, credit in rows:
+        _raw_line(entry_id, code, debit, credit)
+    return entry_id
+
+
+def _raw_posted_with_lines(branch, rows, *, entry_date=MARCH) -> int:
+    """As ``_raw_draft_with_lines``, then posted by SQL (number and posting time set)."""
+    entry_id = _raw_draft_with_lines(branch, rows, entry_date=entry_date)
+    _post_raw(entry_id)
+    return entry_id
+
+
+def _raw_entry_row(branch, columns: str, values: str) -> None:
+    """An entry row in March with hand-picked status columns, bypassing ``_raw_entry``'s care
+    to keep number, status and posting time consistent."""
+    _sql(
+        "INSERT INTO accounting_journalentry (entry_date, branch_id, currency, description,"  # noqa: S608 - the test's own SQL
+        f" source, source_reference, created_at, {columns})"
+        f" VALUES (%s, %s, 'CVE', 'x', 'loan_transaction', '', now(), {values})",
+        [MARCH, branch.pk],
+    )
+
+
+def _rent_draft(maker, head_office, amount: str) -> JournalEntry:
+    """A head-office draft dated in March: Dr 5200 rent / Cr head-office cash, both ``amount``."""
+    rows = debit_credit("5200", HEAD_OFFICE_CASH, amount)
+    return draft_manual(maker, head_office, MARCH, rows, description="Rent")
+
+
 def _snapshot(entry: JournalEntry):
     entry = JournalEntry.objects.get(pk=entry.pk)
     return (
@@ -113,10 +146,7 @@ def test_an_unbalanced_posted_entry_is_refused_by_the_database(ledger, praia, po
         pytest.raises(IntegrityError, match=r"is unbalanced: debits 100\.0+ <> credits 90\.0+"),
         transaction.atomic(),
     ):
-        entry_id = _raw_entry(praia)
-        _raw_line(entry_id, "1200", "100", "0")
-        _raw_line(entry_id, PRAIA_CASH, "0", "90")
-        _post_raw(entry_id)
+        _raw_posted_with_lines(praia, [("1200", "100", "0"), (PRAIA_CASH, "0", "90")])
         _check_deferred_constraints_now()
     # then
     assert row_counts() == before
@@ -150,9 +180,7 @@ def test_an_entry_with_a_single_line_is_refused(ledger, praia):
         pytest.raises(IntegrityError, match=r"has 1 line\(s\); at least two are needed"),
         transaction.atomic(),
     ):
-        entry_id = _raw_entry(praia)
-        _raw_line(entry_id, "1200", "100", "0")
-        _post_raw(entry_id)
+        _raw_posted_with_lines(praia, [("1200", "100", "0")])
         _check_deferred_constraints_now()
     # then
     assert row_counts() == before
@@ -172,11 +200,9 @@ def test_a_posted_entry_without_lines_is_refused(ledger, praia):
 def test_a_balanced_entry_written_by_hand_passes_the_deferred_check(ledger, praia):
     # when
     with transaction.atomic():
-        entry_id = _raw_entry(praia)
-        _raw_line(entry_id, "1200", "100", "0")
-        _raw_line(entry_id, PRAIA_CASH, "0", "60")
-        _raw_line(entry_id, PRAIA_CASH, "0", "40")
-        _post_raw(entry_id)
+        entry_id = _raw_posted_with_lines(
+            praia, [("1200", "100", "0"), (PRAIA_CASH, "0", "60"), (PRAIA_CASH, "0", "40")]
+        )
         _check_deferred_constraints_now()
     _sql("SET CONSTRAINTS ALL DEFERRED")
     # then
@@ -232,14 +258,7 @@ def test_a_line_cannot_be_added_to_or_removed_from_a_posted_entry(posted):
 
 def test_a_line_cannot_be_moved_out_of_a_posted_entry(ledger, accountant, head_office, posted):
     # given
-    draft = manual_entry_draft(
-        actor=accountant,
-        entry_date=MARCH,
-        branch=head_office,
-        currency="CVE",
-        description="Rent",
-        lines=specs([("5200", "10", "0"), (HEAD_OFFICE_CASH, "0", "10")]),
-    )
+    draft = _rent_draft(accountant, head_office, "10")
     before = (_snapshot(posted), _snapshot(draft))
     line = posted.lines.order_by("pk").first()
     # when
@@ -305,14 +324,7 @@ def test_a_posted_entry_cannot_be_changed_through_the_orm_either(posted):
 
 def test_a_rejected_entry_and_its_lines_cannot_change(ledger, accountant, manager, head_office):
     # given
-    draft = manual_entry_draft(
-        actor=accountant,
-        entry_date=MARCH,
-        branch=head_office,
-        currency="CVE",
-        description="Rent",
-        lines=specs([("5200", "10", "0"), (HEAD_OFFICE_CASH, "0", "10")]),
-    )
+    draft = _rent_draft(accountant, head_office, "10")
     rejected = manual_entry_reject(actor=manager, entry=draft, reason="Wrong month")
     before = (_snapshot(rejected), row_counts())
     # when
@@ -352,10 +364,9 @@ def test_an_entry_posted_by_sql_into_a_closed_month_is_refused(ledger, accountan
     assert row_counts() == before
     # when: the same month of another branch is open
     with transaction.atomic():
-        entry_id = _raw_entry(mindelo, entry_date=OCTOBER)
-        _raw_line(entry_id, "1200", "5", "0")
-        _raw_line(entry_id, MINDELO_CASH, "0", "5")
-        _post_raw(entry_id)
+        entry_id = _raw_posted_with_lines(
+            mindelo, [("1200", "5", "0"), (MINDELO_CASH, "0", "5")], entry_date=OCTOBER
+        )
     # then
     assert JournalEntry.objects.get(pk=entry_id).status == EntryStatus.POSTED
 
@@ -363,9 +374,9 @@ def test_an_entry_posted_by_sql_into_a_closed_month_is_refused(ledger, accountan
 def test_a_draft_cannot_be_posted_by_sql_into_a_closed_month(ledger, accountant, praia):
     # given: the database lets a draft sit in a closed month (only posting is guarded)
     period_close(actor=accountant, branch=praia, year=2026, month=10)
-    entry_id = _raw_entry(praia, entry_date=OCTOBER)
-    _raw_line(entry_id, "1200", "5", "0")
-    _raw_line(entry_id, PRAIA_CASH, "0", "5")
+    entry_id = _raw_draft_with_lines(
+        praia, [("1200", "5", "0"), (PRAIA_CASH, "0", "5")], entry_date=OCTOBER
+    )
     # when
     with pytest.raises(IntegrityError, match="is closed"), transaction.atomic():
         _post_raw(entry_id)
@@ -379,14 +390,7 @@ def test_a_draft_cannot_be_posted_by_sql_into_a_closed_month(ledger, accountant,
 
 def test_the_lines_of_a_draft_can_be_edited(ledger, accountant, head_office):
     # given
-    draft = manual_entry_draft(
-        actor=accountant,
-        entry_date=MARCH,
-        branch=head_office,
-        currency="CVE",
-        description="Rent",
-        lines=specs([("5200", "1500", "0"), (HEAD_OFFICE_CASH, "0", "1500")]),
-    )
+    draft = _rent_draft(accountant, head_office, "1500")
     # when
     JournalLine.objects.filter(entry=draft, debit__gt=0).update(debit=D("1600.00"))
     JournalLine.objects.filter(entry=draft, credit__gt=0).update(credit=D("1600.00"))
@@ -402,14 +406,7 @@ def test_the_lines_of_a_draft_can_be_edited(ledger, accountant, head_office):
 
 def test_a_draft_edited_out_of_balance_is_refused(ledger, accountant, head_office):
     # given
-    draft = manual_entry_draft(
-        actor=accountant,
-        entry_date=MARCH,
-        branch=head_office,
-        currency="CVE",
-        description="Rent",
-        lines=specs([("5200", "1500", "0"), (HEAD_OFFICE_CASH, "0", "1500")]),
-    )
+    draft = _rent_draft(accountant, head_office, "1500")
     # when
     with pytest.raises(IntegrityError, match="unbalanced"), transaction.atomic():
         JournalLine.objects.filter(entry=draft, debit__gt=0).update(debit=D("1600.00"))
@@ -420,14 +417,7 @@ def test_a_draft_edited_out_of_balance_is_refused(ledger, accountant, head_offic
 
 def test_a_draft_can_be_deleted_with_its_lines(ledger, accountant, head_office):
     # given
-    draft = manual_entry_draft(
-        actor=accountant,
-        entry_date=MARCH,
-        branch=head_office,
-        currency="CVE",
-        description="Rent",
-        lines=specs([("5200", "1500", "0"), (HEAD_OFFICE_CASH, "0", "1500")]),
-    )
+    draft = _rent_draft(accountant, head_office, "1500")
     # when
     with transaction.atomic():
         JournalLine.objects.filter(entry=draft).delete()
@@ -444,14 +434,7 @@ def test_a_draft_can_be_deleted_with_its_lines(ledger, accountant, head_office):
 @pytest.mark.parametrize(("debit", "credit"), [("10", "10"), ("0", "0"), ("-10", "0"), ("0", "-5")])
 def test_a_line_has_exactly_one_positive_side(ledger, accountant, head_office, debit, credit):
     # given
-    draft = manual_entry_draft(
-        actor=accountant,
-        entry_date=MARCH,
-        branch=head_office,
-        currency="CVE",
-        description="Rent",
-        lines=specs([("5200", "10", "0"), (HEAD_OFFICE_CASH, "0", "10")]),
-    )
+    draft = _rent_draft(accountant, head_office, "10")
     before = row_counts()
     # when
     with pytest.raises(IntegrityError, match="one_positive_side"), transaction.atomic():
@@ -464,14 +447,7 @@ def test_the_maker_of_a_manual_entry_cannot_be_recorded_as_its_checker(
     ledger, accountant, head_office
 ):
     # given
-    draft = manual_entry_draft(
-        actor=accountant,
-        entry_date=MARCH,
-        branch=head_office,
-        currency="CVE",
-        description="Rent",
-        lines=specs([("5200", "10", "0"), (HEAD_OFFICE_CASH, "0", "10")]),
-    )
+    draft = _rent_draft(accountant, head_office, "10")
     # when
     with pytest.raises(IntegrityError, match="maker_is_not_checker"), transaction.atomic():
         JournalEntry.objects.filter(pk=draft.pk).update(approved_by=accountant)
@@ -483,19 +459,9 @@ def test_the_maker_of_a_manual_entry_cannot_be_recorded_as_its_checker(
 def test_a_posted_entry_needs_a_number_and_a_draft_has_none(ledger, praia):
     # when
     with pytest.raises(IntegrityError, match="number_iff_posted"), transaction.atomic():
-        _sql(
-            "INSERT INTO accounting_journalentry (entry_date, branch_id, currency, description,"
-            " source, source_reference, status, created_at, posted_at)"
-            " VALUES (%s, %s, 'CVE', 'x', 'loan_transaction', '', 'posted', now(), now())",
-            [MARCH, praia.pk],
-        )
+        _raw_entry_row(praia, "status, posted_at", "'posted', now()")  # posted, no number
     with pytest.raises(IntegrityError, match="number_iff_posted"), transaction.atomic():
-        _sql(
-            "INSERT INTO accounting_journalentry (number, entry_date, branch_id, currency,"
-            " description, source, source_reference, status, created_at)"
-            " VALUES (999999, %s, %s, 'CVE', 'x', 'loan_transaction', '', 'draft', now())",
-            [MARCH, praia.pk],
-        )
+        _raw_entry_row(praia, "number, status", "999999, 'draft'")  # a draft with a number
     # then
     assert row_counts() == (0, 0)
 

@@ -20,15 +20,8 @@ from hypothesis import strategies as st
 from accounting.choices import EntrySource, EntryStatus, PostingEvent
 from accounting.models import Account, JournalEntry, JournalLine
 from accounting.selectors import balance_sheet, balances_by_account, trial_balance
-from accounting.services import (
-    LineSpec,
-    event_post,
-    journal_entry_post,
-    journal_entry_reverse,
-    manual_entry_approve,
-    manual_entry_draft,
-)
-from tests.accounting.factories import chart
+from accounting.services import event_post, journal_entry_reverse
+from tests.accounting.factories import chart, post_manual, post_system
 
 ZERO = Decimal("0")
 FIRST_DAY = datetime.date(2026, 1, 1)
@@ -128,30 +121,27 @@ def test_any_sequence_of_postings_and_reversals_keeps_the_ledger_balanced(
                 ]
                 amounts = [(choices[index % len(choices)], _money(c)) for index, c in credits]
                 total = sum((amount for _, amount in amounts), ZERO)
-                lines = [LineSpec(choices[debit_pick % len(choices)], debit=total)]
-                lines += [LineSpec(account, credit=amount) for account, amount in amounts]
+                rows = [(choices[debit_pick % len(choices)].code, total, ZERO)]
+                rows += [(account.code, ZERO, amount) for account, amount in amounts]
                 entry_date = FIRST_DAY + datetime.timedelta(days=offset)
                 if kind == "system":
-                    entry = journal_entry_post(
-                        actor=None,
-                        entry_date=entry_date,
-                        branch=branch,
-                        currency="CVE",
-                        description="Random system entry",
+                    entry = post_system(
+                        branch,
+                        entry_date,
+                        rows,
                         source=EntrySource.END_OF_DAY,
-                        source_reference=f"eod-{next(_references)}",
-                        lines=lines,
+                        reference=f"eod-{next(_references)}",
+                        description="Random system entry",
                     )
                 else:
-                    draft = manual_entry_draft(
-                        actor=accountant,
-                        entry_date=entry_date,
-                        branch=branch,
-                        currency="CVE",
+                    entry = post_manual(
+                        accountant,
+                        manager,
+                        branch,
+                        entry_date,
+                        rows,
                         description="Random manual entry",
-                        lines=lines,
                     )
-                    entry = manual_entry_approve(actor=manager, entry=draft)
             elif kind == "event":
                 _, branch_pick, offset, rule_set, events = step
                 entry = event_post(

@@ -18,71 +18,57 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounting.chart import chart_install
-from accounting.choices import AccountRole
 from accounting.models import Account
-from accounting.services import LineSpec, account_for_role, manual_entry_approve, manual_entry_draft
+from tests.accounting.factories import (
+    BANK,
+    SHARE_CAPITAL,
+    cash_account,
+    chart,
+    debit_credit,
+    post_manual,
+)
 
 
 def _url(slug: str) -> str:
     return reverse("accounting:report", args=[slug])
 
 
-def _post(maker, checker, branch, day, description, debit_account, credit_account, amount):
-    entry = manual_entry_draft(
-        actor=maker,
-        entry_date=day,
-        branch=branch,
-        currency="CVE",
-        description=description,
-        lines=[
-            LineSpec(debit_account, debit=Decimal(amount)),
-            LineSpec(credit_account, credit=Decimal(amount)),
-        ],
-    )
-    return manual_entry_approve(actor=checker, entry=entry)
-
-
 def _csv(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.content.decode("utf-8"))))
+
+
+def _pdf_text(response) -> str:
+    """The text of a PDF response; skips the test where poppler's pdftotext is missing."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("pdftotext (poppler-utils) is not installed: the PDF text is not checked")
+    return subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=response.content, capture_output=True, check=True
+    ).stdout.decode()
 
 
 @pytest.fixture
 def ledger(accountant, manager, head_office, praia, mindelo):
     """Seven entries in three branches. Cash accounts: 1101 head office, 1102 Praia, 1103
     Mindelo (numbered in branch creation order)."""
-    chart_install()
-    bank = account_for_role(AccountRole.BANK)
-    cash_praia = account_for_role(AccountRole.CASH, praia)
-    cash_mindelo = account_for_role(AccountRole.CASH, mindelo)
-    code = {account.code: account for account in Account.objects.all()}
+    chart()
+    cash_praia, cash_mindelo = cash_account(praia).code, cash_account(mindelo).code
 
     def post(branch, day, description, debit, credit, amount):
-        return _post(
-            accountant,
-            manager,
-            branch,
-            datetime.date(2026, *day),
-            description,
-            debit,
-            credit,
-            amount,
+        rows = debit_credit(debit, credit, amount)
+        return post_manual(
+            accountant, manager, branch, datetime.date(2026, *day), rows, description=description
         )
 
     return {
-        "capital": post(head_office, (1, 2), "Paid-in capital", bank, code["3100"], "1000000.00"),
-        "to_praia": post(praia, (2, 3), "Cash to Praia", cash_praia, bank, "250000.50"),
-        "to_mindelo": post(mindelo, (2, 3), "Cash to Mindelo", cash_mindelo, bank, "180000.25"),
-        "rent_praia": post(praia, (3, 5), "Rent Praia", code["5200"], cash_praia, "35000.00"),
+        "capital": post(head_office, (1, 2), "Paid-in capital", BANK, SHARE_CAPITAL, "1000000.00"),
+        "to_praia": post(praia, (2, 3), "Cash to Praia", cash_praia, BANK, "250000.50"),
+        "to_mindelo": post(mindelo, (2, 3), "Cash to Mindelo", cash_mindelo, BANK, "180000.25"),
+        "rent_praia": post(praia, (3, 5), "Rent Praia", "5200", cash_praia, "35000.00"),
         "salaries_mindelo": post(
-            mindelo, (3, 25), "Salaries Mindelo", code["5100"], cash_mindelo, "90000.00"
+            mindelo, (3, 25), "Salaries Mindelo", "5100", cash_mindelo, "90000.00"
         ),
-        "income_praia": post(
-            praia, (4, 10), "Sundry income Praia", cash_praia, code["4900"], "12345.67"
-        ),
-        "interest": post(
-            head_office, (6, 30), "Interest on credit line", code["5500"], bank, "4500.00"
-        ),
+        "income_praia": post(praia, (4, 10), "Sundry income Praia", cash_praia, "4900", "12345.67"),
+        "interest": post(head_office, (6, 30), "Interest on credit line", "5500", BANK, "4500.00"),
     }
 
 
@@ -446,11 +432,7 @@ def test_the_trial_balance_pdf_is_an_a4_document_with_totals_and_page_numbers(
     assert response.status_code == 200
     assert response["Content-Type"] == "application/pdf"
     assert response.content.startswith(b"%PDF")
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed: the PDF text is not checked")
-    text = subprocess.run(
-        ["pdftotext", "-layout", "-", "-"], input=response.content, capture_output=True, check=True
-    ).stdout.decode()
+    text = _pdf_text(response)
     assert "Trial balance" in text
     assert "MFI platform · generated" in text
     assert "1,012,345.67" in text
@@ -601,19 +583,16 @@ def test_the_trial_balance_page_keeps_a_fixed_query_count(
     params = {"date": "2026-11-22"}
     with CaptureQueriesContext(connection) as before:
         client.get(_url("trial-balance"), params)
-    cash_praia = account_for_role(AccountRole.CASH, praia)
+    cash_praia = cash_account(praia).code
     for month, code in enumerate(["5100", "5200", "5900", "2900", "4900"], start=7):
-        account = Account.objects.get(code=code)
         for day in (1, 2, 3):
-            _post(
+            post_manual(
                 accountant,
                 manager,
                 praia,
                 datetime.date(2026, month, day),
-                "More",
-                account,
-                cash_praia,
-                "10.00",
+                debit_credit(code, cash_praia, "10.00"),
+                description="More",
             )
     # when
     with django_assert_max_num_queries(10):
@@ -638,11 +617,7 @@ def test_a_name_with_quotes_cannot_break_the_pdf_page_styles(client, accountant,
     )
     # then
     assert response.content.startswith(b"%PDF")
-    if shutil.which("pdftotext") is None:
-        pytest.skip("pdftotext (poppler-utils) is not installed: the PDF text is not checked")
-    text = subprocess.run(
-        ["pdftotext", "-layout", "-", "-"], input=response.content, capture_output=True, check=True
-    ).stdout.decode()
+    text = _pdf_text(response)
     assert "-117,154.33" in text
     assert "Page 1 of 1" in text
     assert "by Ana \"</style> D'Almeida" in text

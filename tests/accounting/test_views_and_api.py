@@ -7,9 +7,9 @@ import pytest
 from rest_framework.test import APIClient
 
 from accounting.chart import chart_install
-from accounting.choices import AccountRole, EntryStatus
+from accounting.choices import EntryStatus
 from accounting.models import Account, AccountingPeriod, JournalEntry, JournalLine
-from accounting.services import LineSpec, account_for_role, manual_entry_approve, manual_entry_draft
+from tests.accounting.factories import BANK, SHARE_CAPITAL, debit_credit, draft_manual, post_manual
 
 DAY = datetime.date(2026, 3, 10)
 
@@ -20,17 +20,9 @@ def chart(praia, mindelo):
 
 
 def _posted(maker, checker, branch, amount, day=DAY):
-    bank = account_for_role(AccountRole.BANK)
-    capital = account_for_role(AccountRole.SHARE_CAPITAL)
-    entry = manual_entry_draft(
-        actor=maker,
-        entry_date=day,
-        branch=branch,
-        currency="CVE",
-        description="Capital",
-        lines=[LineSpec(bank, debit=amount), LineSpec(capital, credit=amount)],
-    )
-    return manual_entry_approve(actor=checker, entry=entry)
+    """Paid-in capital: Dr bank / Cr share capital, drafted by ``maker``, posted by ``checker``."""
+    rows = debit_credit(BANK, SHARE_CAPITAL, amount)
+    return post_manual(maker, checker, branch, day, rows, description="Capital")
 
 
 def _entry_form(branch, rows, **overrides):
@@ -219,6 +211,17 @@ def api():
     return APIClient()
 
 
+def _api_entry(description, *, debit, credit, **fields):
+    """A JSON body for the entries API: head office, 10 March, Dr 5200 rent / Cr 1150 bank."""
+    return {
+        "entry_date": "2026-03-10",
+        "branch": "hq",
+        **fields,
+        "description": description,
+        "lines": [{"account": "5200", "debit": debit}, {"account": "1150", "credit": credit}],
+    }
+
+
 def test_trial_balance_api_contract(api, chart, accountant, manager, head_office, praia):
     # given
     _posted(accountant, manager, head_office, Decimal("1000.50"))
@@ -270,18 +273,8 @@ def test_trial_balance_api_by_branch_and_date(api, chart, accountant, manager, h
 def test_balance_sheet_api_contract(api, chart, accountant, manager, head_office):
     # given
     _posted(accountant, manager, head_office, Decimal("5000"))
-    rent = manual_entry_draft(
-        actor=accountant,
-        entry_date=DAY,
-        branch=head_office,
-        currency="CVE",
-        description="Rent",
-        lines=[
-            LineSpec(Account.objects.get(code="5200"), debit=Decimal("1200")),
-            LineSpec(account_for_role(AccountRole.BANK), credit=Decimal("1200")),
-        ],
-    )
-    manual_entry_approve(actor=manager, entry=rent)
+    rent = debit_credit("5200", BANK, "1200")
+    post_manual(accountant, manager, head_office, DAY, rent, description="Rent")
     api.force_authenticate(manager)
     # when
     body = api.get("/api/v1/accounting/balance-sheet/", {"date": "2026-11-01"}).json()
@@ -311,16 +304,7 @@ def test_maker_checker_through_the_api(api, chart, accountant, manager, head_off
     api.force_authenticate(accountant)
     created = api.post(
         "/api/v1/accounting/entries/",
-        {
-            "entry_date": "2026-03-10",
-            "branch": "hq",
-            "currency": "CVE",
-            "description": "Rent",
-            "lines": [
-                {"account": "5200", "debit": "300.00"},
-                {"account": "1150", "credit": "300.00"},
-            ],
-        },
+        _api_entry("Rent", debit="300.00", credit="300.00", currency="CVE"),
         format="json",
     )
     entry_id = created.json()["id"]
@@ -344,15 +328,7 @@ def test_an_unbalanced_api_entry_is_a_400_and_nothing_is_written(api, chart, acc
     # when
     response = api.post(
         "/api/v1/accounting/entries/",
-        {
-            "entry_date": "2026-03-10",
-            "branch": "hq",
-            "description": "Typo",
-            "lines": [
-                {"account": "5200", "debit": "300.00"},
-                {"account": "1150", "credit": "30.00"},
-            ],
-        },
+        _api_entry("Typo", debit="300.00", credit="30.00"),
         format="json",
     )
     # then
@@ -373,16 +349,8 @@ def test_the_checker_home_page_lists_entries_made_by_others(
     client, chart, accountant, manager, head_office
 ):
     # given
-    bank = account_for_role(AccountRole.BANK)
-    rent = Account.objects.get(code="5200")
-    draft = manual_entry_draft(
-        actor=accountant,
-        entry_date=DAY,
-        branch=head_office,
-        currency="CVE",
-        description="Rent March",
-        lines=[LineSpec(rent, debit=Decimal("10")), LineSpec(bank, credit=Decimal("10"))],
-    )
+    rent = debit_credit("5200", BANK, "10")
+    draft = draft_manual(accountant, head_office, DAY, rent, description="Rent March")
     # when
     client.force_login(manager)
     for_manager = client.get("/").context["entries_to_check"]
