@@ -55,6 +55,7 @@ def _detail_context(request, party):
         "party": party,
         "specific": party.specific,
         "can_edit": request.user.has_capability(Capability.PARTY_EDIT),
+        "perms_loan_apply": request.user.has_capability(Capability.LOAN_APPLY),
     }
 
 

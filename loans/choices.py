@@ -107,6 +107,7 @@ class TransactionKind(models.TextChoices):
     DISBURSEMENT = "disbursement", _("Disbursement")
     REPAYMENT = "repayment", _("Repayment")
     WRITE_OFF = "write_off", _("Write-off")
+    RESCHEDULE = "reschedule", _("Rescheduled into a new loan")
 
 
 class DocumentKind(models.TextChoices):

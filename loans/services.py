@@ -22,6 +22,8 @@ from accounting.choices import AccountingRule, EntrySource, PostingEvent
 from audit.services import audit_record, snapshot
 from loans.choices import LOAN_TRANSITIONS, LoanStatus, TransactionKind
 from loans.models import (
+    Collateral,
+    Guarantor,
     Installment,
     Loan,
     LoanDocument,
@@ -107,6 +109,15 @@ def _next_loan_number() -> str:
 @transaction.atomic
 def product_version_create(*, actor, product: LoanProduct, terms: dict) -> LoanProductVersion:
     """A new version of a product's terms; loans already approved keep theirs."""
+    order = terms.get("allocation_order")
+    if order is not None and sorted(order) != sorted(PARTS):
+        raise ValidationError(
+            {
+                "allocation_order": _(
+                    "List each of penalty, fee, interest and principal exactly once."
+                )
+            }
+        )
     latest = product.versions.order_by("-version").first()
     version = LoanProductVersion(
         product=product,
@@ -128,7 +139,7 @@ def product_version_create(*, actor, product: LoanProduct, terms: dict) -> LoanP
 # --- applications ---------------------------------------------------------------------------
 
 
-def _check_terms(
+def loan_terms_check(
     version: LoanProductVersion, principal: Decimal, rate: Decimal, repayments: int
 ) -> None:
     errors = {}
@@ -179,8 +190,10 @@ def loan_submit(
     if version is None or not product.is_active:
         raise ValidationError({"product": _("This product is not available.")})
     rate = annual_interest_rate if annual_interest_rate is not None else version.rate_default
-    repayments = number_of_repayments or version.repayments_default
-    _check_terms(version, principal, rate, repayments)
+    repayments = (
+        number_of_repayments if number_of_repayments is not None else version.repayments_default
+    )
+    loan_terms_check(version, principal, rate, repayments)
     if previous_loan is not None and previous_loan.borrower_id != borrower.pk:
         raise ValidationError({"previous_loan": _("A renewal is for the same borrower.")})
     loan = Loan.objects.create(
@@ -282,6 +295,10 @@ def loan_approve(*, actor, loan: Loan, approved_on: datetime.date | None = None)
             _("Documents missing before approval: %(kinds)s.") % {"kinds": ", ".join(missing)}
         )
     loan.approved_on = approved_on or business_date()
+    if loan.approved_on > business_date() or loan.approved_on < loan.submitted_on:
+        raise ValidationError(
+            {"approved_on": _("The approval date must fall between the submission and today.")}
+        )
     loan.approved_by = actor
     return _transition(
         loan,
@@ -640,6 +657,11 @@ def repayment_reverse(*, actor, transaction_id: int, reason: str) -> LoanTransac
     txn = LoanTransaction.objects.select_for_update().get(pk=transaction_id)
     if txn.kind != TransactionKind.REPAYMENT or txn.is_reversed:
         raise ValidationError(_("Only a repayment not yet reversed can be reversed."))
+    if loan.status not in (LoanStatus.ACTIVE, LoanStatus.OVERPAID, LoanStatus.CLOSED):
+        raise ValidationError(
+            _("Repayments of a %(status)s loan cannot be reversed.")
+            % {"status": loan.get_status_display()}
+        )
     if not reason.strip():
         raise ValidationError({"reason": _("Say why the repayment is reversed.")})
     for row in txn.allocations.all():
@@ -648,6 +670,9 @@ def repayment_reverse(*, actor, transaction_id: int, reason: str) -> LoanTransac
             interest_paid=F("interest_paid") - row.interest,
             fee_paid=F("fee_paid") - row.fee,
             penalty_paid=F("penalty_paid") - row.penalty,
+            # the reversing journal entry also reverses the accrual caught up by this payment
+            interest_accrued=F("interest_accrued") - row.interest_accrued_now,
+            fee_accrued=F("fee_accrued") - row.fee_accrued_now,
         )
     _reverse_transaction(actor, txn, reason)
     loan.overpaid_amount -= txn.overpayment_portion
@@ -676,28 +701,44 @@ def loan_write_off(
     if loan.status != LoanStatus.ACTIVE:
         raise ValidationError(_("Only an active loan can be written off."))
     day = written_off_on or business_date()
+    if day > business_date() or (loan.disbursed_on and day < loan.disbursed_on):
+        raise ValidationError(
+            {
+                "written_off_on": _(
+                    "The write-off date must fall between the disbursement and today."
+                )
+            }
+        )
     totals = loan.installments.aggregate(
         principal=Sum(F("principal_due") - F("principal_paid")),
-        interest=Sum(F("interest_accrued") - F("interest_paid")),
-        fee=Sum(F("fee_accrued") - F("fee_paid")),
+        interest=Sum(F("interest_due") - F("interest_paid")),
+        fee=Sum(F("fee_due") - F("fee_paid")),
         penalty=Sum(F("penalty_due") - F("penalty_paid")),
+        interest_accrued=Sum(F("interest_accrued") - F("interest_paid")),
+        fee_accrued=Sum(F("fee_accrued") - F("fee_paid")),
     )
+    owed = {part: max(ZERO, totals[part] or ZERO) for part in PARTS}
+    if not any(owed.values()):
+        raise ValidationError(_("Nothing is owed on this loan: there is nothing to write off."))
     accrual = loan.product_version.posting_rule_set.accounting_rule == AccountingRule.ACCRUAL
-    amounts = {PostingEvent.WRITE_OFF: totals["principal"] or ZERO}
-    if accrual:
+    amounts = {PostingEvent.WRITE_OFF: owed["principal"]}
+    if accrual:  # only what was recognised as income sits in a receivable
         amounts.update(
             {
-                PostingEvent.WRITE_OFF_INTEREST: max(ZERO, totals["interest"] or ZERO),
-                PostingEvent.WRITE_OFF_FEE: max(ZERO, totals["fee"] or ZERO),
-                PostingEvent.WRITE_OFF_PENALTY: max(ZERO, totals["penalty"] or ZERO),
+                PostingEvent.WRITE_OFF_INTEREST: max(ZERO, totals["interest_accrued"] or ZERO),
+                PostingEvent.WRITE_OFF_FEE: max(ZERO, totals["fee_accrued"] or ZERO),
+                PostingEvent.WRITE_OFF_PENALTY: owed["penalty"],
             }
         )
     txn = LoanTransaction.objects.create(
         loan=loan,
         kind=TransactionKind.WRITE_OFF,
         value_date=day,
-        amount=amounts[PostingEvent.WRITE_OFF] or loan.principal,
-        principal_portion=amounts[PostingEvent.WRITE_OFF],
+        amount=sum(owed.values(), ZERO),
+        principal_portion=owed["principal"],
+        interest_portion=owed["interest"],
+        fee_portion=owed["fee"],
+        penalty_portion=owed["penalty"],
         created_by=actor,
     )
     txn.journal_entry = ledger.event_post(
@@ -722,12 +763,13 @@ def loan_write_off(
     ):
         setattr(loan, name, ZERO)
     loan.days_past_due = 0
+    loan.delinquency_bucket = ""
     return _transition(
         loan,
         LoanStatus.WRITTEN_OFF,
         actor=actor,
         action="written_off",
-        extra={"principal": str(amounts[PostingEvent.WRITE_OFF]), "reason": reason[:250]},
+        extra={**{part: str(value) for part, value in owed.items()}, "reason": reason[:250]},
         update_fields=[
             "closed_on",
             "principal_outstanding",
@@ -736,6 +778,7 @@ def loan_write_off(
             "penalties_outstanding",
             "arrears_amount",
             "days_past_due",
+            "delinquency_bucket",
         ],
     )
 
@@ -796,3 +839,185 @@ def refresh_loan_balances(loan: Loan, *, as_of: datetime.date) -> Loan:
         ]
     )
     return loan
+
+
+@transaction.atomic
+def loan_guarantor_add(*, actor, loan: Loan, party, amount: Decimal) -> Guarantor:
+    """A party guarantees the loan for an amount (never the borrower)."""
+    _require(actor, Capability.LOAN_APPLY)
+    _require_scope(actor, loan)
+    if party.pk == loan.borrower_id:
+        raise ValidationError({"party": _("The borrower cannot guarantee their own loan.")})
+    if amount <= 0:
+        raise ValidationError({"amount": _("Enter a positive amount.")})
+    guarantor, created = Guarantor.objects.get_or_create(
+        loan=loan, party=party, defaults={"amount": round_money(amount, loan.currency)}
+    )
+    if not created:
+        raise ValidationError({"party": _("This party already guarantees the loan.")})
+    audit_record(
+        actor=actor,
+        action="loan.guarantor_added",
+        target=loan,
+        after={"party": party.pk, "amount": str(guarantor.amount)},
+    )
+    return guarantor
+
+
+@transaction.atomic
+def loan_collateral_add(*, actor, loan: Loan, description: str, value: Decimal) -> Collateral:
+    _require(actor, Capability.LOAN_APPLY)
+    _require_scope(actor, loan)
+    if value <= 0 or not description.strip():
+        raise ValidationError(_("Describe the collateral and give a positive value."))
+    collateral = Collateral.objects.create(
+        loan=loan, description=description[:250], value=round_money(value, loan.currency)
+    )
+    audit_record(
+        actor=actor,
+        action="loan.collateral_added",
+        target=loan,
+        after={"description": collateral.description, "value": str(collateral.value)},
+    )
+    return collateral
+
+
+@transaction.atomic
+def loan_reschedule(
+    *,
+    actor,
+    loan: Loan,
+    number_of_repayments: int,
+    first_repayment_date: datetime.date | None = None,
+    annual_interest_rate: Decimal | None = None,
+) -> Loan:
+    """Reschedule by closure (as Fineract's "closed — rescheduled"): the loan's outstanding
+    principal becomes a new loan on new terms, linked to it. Interest, fees and penalties still
+    unpaid on the old loan are waived (under accrual accounting their receivables are written
+    off). No cash moves: the principal stays in the loan portfolio, now owed on the new loan."""
+    _require(actor, Capability.LOAN_APPROVE)
+    old = _lock(loan)
+    _require_scope(actor, old)
+    if old.status != LoanStatus.ACTIVE:
+        raise ValidationError(_("Only an active loan can be rescheduled."))
+    day = business_date()
+    refresh_loan_balances(old, as_of=day)
+    principal = old.principal_outstanding
+    if principal <= 0:
+        raise ValidationError(_("Nothing is left to reschedule."))
+    rate = annual_interest_rate if annual_interest_rate is not None else old.annual_interest_rate
+    version = old.product_version
+    if not version.repayments_min <= number_of_repayments <= version.repayments_max:
+        raise ValidationError(
+            {
+                "number_of_repayments": _("Between %(min)s and %(max)s repayments.")
+                % {"min": version.repayments_min, "max": version.repayments_max}
+            }
+        )
+    waived = {
+        "interest": old.interest_outstanding,
+        "fees": old.fees_outstanding,
+        "penalties": old.penalties_outstanding,
+    }
+    if version.posting_rule_set.accounting_rule == AccountingRule.ACCRUAL:
+        accrued = old.installments.aggregate(
+            interest=Sum(F("interest_accrued") - F("interest_paid")),
+            fee=Sum(F("fee_accrued") - F("fee_paid")),
+            penalty=Sum(F("penalty_due") - F("penalty_paid")),
+        )
+        ledger.event_post(
+            actor=actor,
+            rule_set=version.posting_rule_set,
+            entry_date=day,
+            branch=old.branch,
+            currency=old.currency,
+            amounts={
+                PostingEvent.WRITE_OFF_INTEREST: max(ZERO, accrued["interest"] or ZERO),
+                PostingEvent.WRITE_OFF_FEE: max(ZERO, accrued["fee"] or ZERO),
+                PostingEvent.WRITE_OFF_PENALTY: max(ZERO, accrued["penalty"] or ZERO),
+            },
+            description=_("Waiver on rescheduling loan %(number)s") % {"number": old.number},
+            source=EntrySource.LOAN_TRANSACTION,
+            source_reference=f"reschedule-{old.pk}",
+        )
+    new = Loan.objects.create(
+        number=_next_loan_number(),
+        borrower=old.borrower,
+        branch=old.branch,
+        officer=old.officer,
+        product_version=version,
+        status=LoanStatus.ACTIVE,
+        currency=old.currency,
+        principal=principal,
+        annual_interest_rate=rate,
+        number_of_repayments=number_of_repayments,
+        purpose=_("Rescheduling of loan %(number)s") % {"number": old.number},
+        expected_disbursement_date=day,
+        first_repayment_date=first_repayment_date,
+        previous_loan=old,
+        submitted_on=day,
+        submitted_by=old.submitted_by,
+        approved_on=day,
+        approved_by=actor if actor.pk != old.submitted_by_id else None,
+        disbursed_on=day,
+    )
+    schedule = generate_schedule(_terms_for(new, day))
+    Installment.objects.bulk_create(
+        Installment(
+            loan=new,
+            number=row.number,
+            due_date=row.due_date,
+            principal_due=row.principal,
+            interest_due=row.interest,
+            fee_due=row.fees,
+        )
+        for row in schedule.installments
+    )
+    LoanTransaction.objects.create(
+        loan=new,
+        kind=TransactionKind.RESCHEDULE,
+        value_date=day,
+        amount=principal,
+        principal_portion=principal,
+        created_by=actor,
+    )
+    refresh_loan_balances(new, as_of=day)
+    old.closed_on = day
+    for name in (
+        "principal_outstanding",
+        "interest_outstanding",
+        "fees_outstanding",
+        "penalties_outstanding",
+        "arrears_amount",
+    ):
+        setattr(old, name, ZERO)
+    old.days_past_due = 0
+    old.delinquency_bucket = ""
+    _transition(
+        old,
+        LoanStatus.RESCHEDULED,
+        actor=actor,
+        action="rescheduled",
+        extra={
+            "new_loan": new.number,
+            "principal": str(principal),
+            **{key: str(value) for key, value in waived.items()},
+        },
+        update_fields=[
+            "closed_on",
+            "principal_outstanding",
+            "interest_outstanding",
+            "fees_outstanding",
+            "penalties_outstanding",
+            "arrears_amount",
+            "days_past_due",
+            "delinquency_bucket",
+        ],
+    )
+    audit_record(
+        actor=actor,
+        action="loan.created_by_rescheduling",
+        target=new,
+        after={"previous_loan": old.number, "principal": str(principal)},
+    )
+    return new

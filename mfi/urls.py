@@ -3,12 +3,16 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from loans.api import views as loans_api
 from mfi import views
 from users.forms import ThrottledAuthenticationForm
 
 api_v1 = [
     path("", include("crm.api.urls")),
+    path("accounting/reconciliation/loans/", loans_api.reconciliation_view,
+         name="loan-reconciliation"),
     path("accounting/", include("accounting.api.urls")),
+    path("loans/", include("loans.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
@@ -29,6 +33,7 @@ urlpatterns = [
     path("parties/", include("crm.urls")),
     path("audit/", include("audit.urls")),
     path("accounting/", include("accounting.urls")),
+    path("loans/", include("loans.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),

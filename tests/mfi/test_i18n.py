@@ -94,6 +94,7 @@ def test_a_loan_officer_gets_the_party_list_in_portuguese_from_the_language_cook
         "Entidades",
         "Nova pessoa",
         "Nova empresa",
+        "Empréstimos",
         "API",
     ]
     assert "Oficial de crédito" in html  # the role under the user menu

@@ -1,0 +1,207 @@
+"""The loan PDFs, rendered with WeasyPrint from templates: the contract with its repayment
+schedule, a repayment receipt and the client statement (every transaction, running balance).
+
+Amounts are in the loan's currency, printed at its minor unit. Nothing here changes data.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from loans import services
+from loans.choices import AllocationPart, Frequency, TransactionKind
+from loans.models import Loan, LoanProductVersion, LoanTransaction
+from loans.selectors import (
+    loan_collaterals,
+    loan_guarantors,
+    loan_installments,
+    loan_transactions,
+    statement_lines,
+)
+from mfi.money import ZERO
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """One installment of the contract's schedule, whether stored or projected."""
+
+    number: int
+    due_date: datetime.date
+    principal: Decimal
+    interest: Decimal
+    fees: Decimal
+    total: Decimal
+    balance: Decimal
+
+
+def repayment_frequency_label(version: LoanProductVersion) -> str:
+    """The repayment frequency in words ("every month", "every 2 weeks")."""
+    every = version.repayment_every
+    if version.repayment_frequency == Frequency.DAYS:
+        text = ngettext("every day", "every %(count)s days", every)
+    elif version.repayment_frequency == Frequency.WEEKS:
+        text = ngettext("every week", "every %(count)s weeks", every)
+    else:
+        text = ngettext("every month", "every %(count)s months", every)
+    return text % {"count": every}
+
+
+def _css_string(text: str) -> str:
+    """A CSS string literal; user text (a name) cannot close it or the style element."""
+    escaped = "".join(f"\\{ord(char):x} " if char in '\\"<>\n\r' else char for char in str(text))
+    return f'"{escaped}"'
+
+
+def _page_decorations(title: str, user) -> dict[str, str]:
+    """Running header and footer: title, institution, who printed it when, page X of Y."""
+    generated_at = timezone.localtime().strftime("%Y-%m-%d %H:%M")
+    # "Page X of Y" as one translatable sentence, its numbers filled by CSS page counters.
+    page_pattern = _("Page %(page)s of %(pages)s") % {"page": "\0page\0", "pages": "\0pages\0"}
+    page_counter = " ".join(
+        "counter(page)"
+        if part == "page"
+        else "counter(pages)"
+        if part == "pages"
+        else _css_string(part)
+        for part in page_pattern.split("\0")
+        if part
+    )
+    footer = _("MFI platform · generated %(at)s by %(user)s") % {
+        "at": generated_at,
+        "user": user.display_name,
+    }
+    return {
+        "generated_at": generated_at,
+        "generated_by": user.display_name,
+        "page_counter_css": page_counter,
+        "footer_css": _css_string(footer),
+        "title_css": _css_string(title),
+        "institution_css": _css_string(_("MFI platform")),
+    }
+
+
+def _render(template: str, context: dict, *, title: str, user) -> bytes:
+    from weasyprint import HTML  # heavy import, only when a PDF is asked for
+
+    html = render_to_string(template, {**context, "title": title, **_page_decorations(title, user)})
+    return HTML(string=html).write_pdf()
+
+
+def contract_schedule(loan: Loan) -> list[ScheduleRow]:
+    """The stored installments of a disbursed loan; before disbursement, the schedule its terms
+    give from the expected disbursement date (empty if the terms no longer compute)."""
+    installments = loan_installments(loan=loan)
+    if installments:
+        balance = sum((row.principal_due for row in installments), ZERO)
+        rows = []
+        for row in installments:
+            balance -= row.principal_due
+            rows.append(
+                ScheduleRow(
+                    number=row.number,
+                    due_date=row.due_date,
+                    principal=row.principal_due,
+                    interest=row.interest_due,
+                    fees=row.fee_due + row.penalty_due,
+                    total=row.total_due,
+                    balance=balance,
+                )
+            )
+        return rows
+    try:
+        schedule = services.loan_schedule_preview(loan)
+    except ValidationError:
+        return []
+    return [
+        ScheduleRow(
+            number=row.number,
+            due_date=row.due_date,
+            principal=row.principal,
+            interest=row.interest,
+            fees=row.fees,
+            total=row.total,
+            balance=row.balance,
+        )
+        for row in schedule.installments
+    ]
+
+
+def _disbursement(loan: Loan) -> LoanTransaction | None:
+    return next(
+        (
+            txn
+            for txn in loan_transactions(loan=loan)
+            if txn.kind == TransactionKind.DISBURSEMENT and not txn.is_reversed
+        ),
+        None,
+    )
+
+
+def contract_pdf(*, loan: Loan, user) -> bytes:
+    rows = contract_schedule(loan)
+    totals = {
+        "principal": sum((row.principal for row in rows), ZERO),
+        "interest": sum((row.interest for row in rows), ZERO),
+        "fees": sum((row.fees for row in rows), ZERO),
+        "total": sum((row.total for row in rows), ZERO),
+    }
+    return _render(
+        "loans/contract_pdf.html",
+        {
+            "loan": loan,
+            "borrower": loan.borrower,
+            "version": loan.product_version,
+            "frequency": repayment_frequency_label(loan.product_version),
+            "allocation_order": ", ".join(
+                str(AllocationPart(part).label).lower()
+                for part in loan.product_version.allocation_order
+            ),
+            "rows": rows,
+            "totals": totals,
+            "disbursement": _disbursement(loan),
+            "guarantors": loan_guarantors(loan=loan),
+            "collaterals": loan_collaterals(loan=loan),
+        },
+        title=_("Loan contract %(number)s") % {"number": loan.number},
+        user=user,
+    )
+
+
+def receipt_pdf(*, loan: Loan, transaction: LoanTransaction, user) -> bytes:
+    line = next(
+        (
+            line
+            for line in statement_lines(loan=loan)
+            if line.transaction.pk == transaction.pk and not line.is_reversal
+        ),
+        None,
+    )
+    return _render(
+        "loans/receipt_pdf.html",
+        {
+            "loan": loan,
+            "txn": transaction,
+            "balance_after": line.balance if line else None,
+        },
+        title=_("Receipt %(number)s")
+        % {"number": transaction.receipt_number or f"{loan.number}-{transaction.pk}"},
+        user=user,
+    )
+
+
+def statement_pdf(*, loan: Loan, user) -> bytes:
+    today = timezone.localdate()
+    return _render(
+        "loans/statement_pdf.html",
+        {"loan": loan, "lines": statement_lines(loan=loan), "today": today},
+        title=_("Statement of loan %(number)s") % {"number": loan.number},
+        user=user,
+    )
