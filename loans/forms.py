@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
@@ -275,3 +277,17 @@ class PortfolioFilterForm(forms.Form):
         self.fields["branch"].queryset = branches_visible_to(user).order_by("name")
         for field in self.fields.values():
             field.widget.attrs.update({"data-autosubmit": "", "class": "form-select-sm"})
+
+
+class GuarantorForm(forms.Form):
+    party = forms.IntegerField(label=_("Guarantor (party number)"), min_value=1)
+    amount = forms.DecimalField(
+        label=_("Guaranteed amount"), min_value=Decimal("0.01"), max_digits=20, decimal_places=4
+    )
+
+
+class CollateralForm(forms.Form):
+    description = forms.CharField(label=_("Description"), max_length=250)
+    value = forms.DecimalField(
+        label=_("Value"), min_value=Decimal("0.01"), max_digits=20, decimal_places=4
+    )

@@ -30,6 +30,8 @@ urlpatterns = [
     path("<int:pk>/contract.pdf", views.contract_pdf, name="contract_pdf"),
     path("<int:pk>/statement.pdf", views.statement_pdf, name="statement_pdf"),
     path("<int:pk>/documents/", views.document_add, name="document_add"),
+    path("<int:pk>/guarantors/", views.guarantor_add, name="guarantor_add"),
+    path("<int:pk>/collateral/", views.collateral_add, name="collateral_add"),
     path(
         "<int:pk>/documents/<int:document_id>/",
         views.document_download,

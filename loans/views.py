@@ -22,10 +22,13 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from audit.selectors import events_for_object
+from crm.selectors import party_get_for_user
 from loans import documents, services
 from loans.choices import PORTFOLIO_STATUSES, LoanStatus, TransactionKind
 from loans.forms import (
+    CollateralForm,
     DisbursementForm,
+    GuarantorForm,
     LoanApplicationForm,
     LoanDocumentForm,
     PortfolioFilterForm,
@@ -541,4 +544,43 @@ def receipt_pdf(request, pk: int, transaction_id: int):
     return _pdf(
         documents.receipt_pdf(loan=loan, transaction=txn, user=request.user),
         f"{loan.number}-receipt-{txn.pk}.pdf",
+    )
+
+
+@require_POST
+@capability_required(Capability.LOAN_APPLY)
+def guarantor_add(request, pk: int):
+    loan = loan_get_for_user(request.user, pk)
+    form = GuarantorForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Enter the guarantor's party number and a positive amount."))
+        return redirect(loan.get_absolute_url() + "#guarantees")
+
+    def add():
+        party = party_get_for_user(user=request.user, party_id=form.cleaned_data["party"])
+        services.loan_guarantor_add(
+            actor=request.user, loan=loan, party=party, amount=form.cleaned_data["amount"]
+        )
+
+    try:
+        return _run_action(request, loan, add, _("Guarantor added."), "#guarantees")
+    except Http404:
+        messages.error(request, _("No party with that number in your scope."))
+        return redirect(loan.get_absolute_url() + "#guarantees")
+
+
+@require_POST
+@capability_required(Capability.LOAN_APPLY)
+def collateral_add(request, pk: int):
+    loan = loan_get_for_user(request.user, pk)
+    form = CollateralForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Describe the collateral and give a positive value."))
+        return redirect(loan.get_absolute_url() + "#guarantees")
+    return _run_action(
+        request,
+        loan,
+        lambda: services.loan_collateral_add(actor=request.user, loan=loan, **form.cleaned_data),
+        _("Collateral added."),
+        "#guarantees",
     )

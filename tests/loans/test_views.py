@@ -820,3 +820,27 @@ def test_the_statement_runs_the_principal_balance_through_a_reversal(
         (False, D("101926.7600")),
         (True, D("110873.9100")),
     ]
+
+
+def test_guarantor_and_collateral_are_added_from_the_loan_page(
+    client, praia, loan_officer, branch_manager
+):
+    # given
+    from accounting.chart import chart_install
+    from tests.crm.factories import make_person
+    from tests.loans.factories import active_loan, cash_product
+
+    loan = active_loan(loan_officer, branch_manager, cash_product(loan_officer, chart_install()))
+    guarantor = make_person(loan_officer, first_name="Vera")
+    client.force_login(loan_officer)
+    # when
+    client.post(f"/loans/{loan.pk}/guarantors/", {"party": guarantor.pk, "amount": "50000"})
+    client.post(f"/loans/{loan.pk}/collateral/", {"description": "Fridge", "value": "35000"})
+    client.post(f"/loans/{loan.pk}/guarantors/", {"party": loan.borrower_id, "amount": "1"})
+    # then
+    assert list(loan.guarantors.values_list("party_id", "amount")) == [
+        (guarantor.pk, Decimal("50000.0000"))
+    ]
+    assert list(loan.collaterals.values_list("description", "value")) == [
+        ("Fridge", Decimal("35000.0000"))
+    ]
