@@ -291,3 +291,52 @@ class CollateralForm(forms.Form):
     value = forms.DecimalField(
         label=_("Value"), min_value=Decimal("0.01"), max_digits=20, decimal_places=4
     )
+
+
+class ProductVersionForm(forms.ModelForm):
+    """New terms for a product: saved as a new version by ``product_version_create``."""
+
+    class Meta:
+        from loans.models import LoanProductVersion
+
+        model = LoanProductVersion
+        fields = [
+            "currency",
+            "principal_min",
+            "principal_default",
+            "principal_max",
+            "rate_min",
+            "rate_default",
+            "rate_max",
+            "repayments_min",
+            "repayments_default",
+            "repayments_max",
+            "repayment_every",
+            "repayment_frequency",
+            "interest_method",
+            "amortization",
+            "interest_calculation",
+            "schedule_engine",
+            "days_in_year",
+            "days_in_month",
+            "grace_on_principal",
+            "grace_on_interest_payment",
+            "grace_on_interest_charged",
+            "installment_multiple",
+            "currency_multiple",
+            "disbursement_fee_flat",
+            "disbursement_fee_percent",
+            "installment_fee",
+            "penalty_percent",
+            "penalty_tolerance_days",
+            "arrears_tolerance",
+            "posting_rule_set",
+        ]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from crispy_forms.helper import FormHelper
+        from crispy_forms.layout import Submit
+
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", _("Save as a new version")))

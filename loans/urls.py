@@ -9,6 +9,12 @@ urlpatterns = [
     path("new/", views.loan_create, name="loan_create"),
     path("preview/", views.loan_preview, name="preview"),
     path("approvals/", views.approvals, name="approvals"),
+    path("catalogue/", views.catalogue, name="catalogue"),
+    path(
+        "products/<int:product_id>/new-version/",
+        views.product_version_create,
+        name="product_version_create",
+    ),
     path("<int:pk>/", views.loan_detail, name="loan_detail"),
     path("<int:pk>/approve/", views.loan_approve, name="loan_approve"),
     path("<int:pk>/reject/", views.loan_reject, name="loan_reject"),

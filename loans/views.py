@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.forms.models import model_to_dict
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -32,6 +33,7 @@ from loans.forms import (
     LoanApplicationForm,
     LoanDocumentForm,
     PortfolioFilterForm,
+    ProductVersionForm,
     ReasonForm,
     RepaymentForm,
     SchedulePreviewForm,
@@ -39,7 +41,7 @@ from loans.forms import (
     apply_service_errors,
     party_in_scope,
 )
-from loans.models import Loan
+from loans.models import Loan, LoanProduct, Offer
 from loans.selectors import (
     PORTFOLIO_VIEWS,
     VIEW_ALL,
@@ -583,4 +585,55 @@ def collateral_add(request, pk: int):
         lambda: services.loan_collateral_add(actor=request.user, loan=loan, **form.cleaned_data),
         _("Collateral added."),
         "#guarantees",
+    )
+
+
+@capability_required(Capability.LOAN_VIEW)
+def catalogue(request):
+    """The offers the institution runs, their products and each product's current terms."""
+    offers = Offer.objects.prefetch_related("products__versions").order_by("name")
+    return render(
+        request,
+        "loans/catalogue.html",
+        {
+            "offers": offers,
+            "can_manage": request.user.has_capability(Capability.LOAN_PRODUCT_ADMIN),
+        },
+    )
+
+
+@capability_required(Capability.LOAN_PRODUCT_ADMIN)
+def product_version_create(request, product_id: int):
+    product = LoanProduct.objects.filter(pk=product_id).first()
+    if product is None:
+        raise Http404
+    current = product.current_version
+    form = ProductVersionForm(
+        request.POST or None, instance=None, initial=model_to_dict(current) if current else None
+    )
+    if request.method == "POST" and form.is_valid():
+        terms = dict(form.cleaned_data)
+        if current is not None:
+            terms["allocation_order"] = current.allocation_order
+            terms["delinquency_buckets"] = current.delinquency_buckets
+        try:
+            version = services.product_version_create(
+                actor=request.user, product=product, terms=terms
+            )
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _(
+                    "Version %(version)s of %(product)s saved; loans "
+                    "already approved keep their terms."
+                )
+                % {"version": version.version, "product": product},
+            )
+            return redirect("loans:catalogue")
+    return render(
+        request,
+        "loans/product_version_form.html",
+        {"form": form, "product": product, "current": current},
     )

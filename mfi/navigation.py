@@ -32,6 +32,7 @@ MENU: list[NavItem] = [
     ),
     NavItem(_("Loans"), "loans:portfolio", Capability.LOAN_VIEW, "cash-coin"),
     NavItem(_("Approvals"), "loans:approvals", Capability.LOAN_APPROVE, "check2-square"),
+    NavItem(_("Offers"), "loans:catalogue", Capability.LOAN_PRODUCT_ADMIN, "collection"),
     NavItem(_("Accounting"), "accounting:overview", Capability.LEDGER_VIEW, "calculator"),
     NavItem(_("Audit trail"), "audit:search", Capability.AUDIT_SEARCH, "journal-text"),
     NavItem(_("System"), "system_status", Capability.USER_ADMIN, "gear"),

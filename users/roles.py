@@ -41,6 +41,7 @@ class Capability(models.TextChoices):
     LOAN_DISBURSE = "loan.disburse", _("Disburse loans")
     LOAN_REPAY = "loan.repay", _("Record repayments")
     LOAN_WRITE_OFF = "loan.write_off", _("Write off loans and reverse transactions")
+    LOAN_PRODUCT_ADMIN = "loan.product_admin", _("Manage offers and loan product terms")
 
 
 _ALL_STAFF = frozenset(Role)
@@ -71,11 +72,11 @@ CAPABILITIES: dict[Capability, frozenset[Role]] = {
     Capability.LEDGER_REOPEN: frozenset({Role.ADMINISTRATOR}),
     Capability.LOAN_VIEW: _ALL_STAFF - {Role.COACH, Role.SERVICE_DESK},
     Capability.LOAN_APPLY: frozenset({Role.LOAN_OFFICER, Role.BRANCH_MANAGER}),
-    Capability.LOAN_APPROVE: frozenset({Role.BRANCH_MANAGER, Role.CREDIT_COMMITTEE,
-                                        Role.MANAGER}),
+    Capability.LOAN_APPROVE: frozenset({Role.BRANCH_MANAGER, Role.CREDIT_COMMITTEE, Role.MANAGER}),
     Capability.LOAN_DISBURSE: frozenset({Role.LOAN_OFFICER, Role.BRANCH_MANAGER}),
     Capability.LOAN_REPAY: frozenset({Role.LOAN_OFFICER, Role.BRANCH_MANAGER, Role.FIELD_AGENT}),
     Capability.LOAN_WRITE_OFF: frozenset({Role.BRANCH_MANAGER, Role.MANAGER}),
+    Capability.LOAN_PRODUCT_ADMIN: frozenset({Role.MANAGER, Role.ADMINISTRATOR}),
 }
 
 # Roles whose scope is every branch, whatever branch their account sits in.

@@ -844,3 +844,47 @@ def test_guarantor_and_collateral_are_added_from_the_loan_page(
     assert list(loan.collaterals.values_list("description", "value")) == [
         ("Fridge", Decimal("35000.0000"))
     ]
+
+
+def test_a_manager_saves_new_terms_as_a_new_version_and_loans_keep_theirs(
+    client, praia, loan_officer, branch_manager, manager
+):
+    # given
+    from accounting.chart import chart_install
+    from tests.loans.factories import active_loan, cash_product
+
+    product = cash_product(loan_officer, chart_install())
+    loan = active_loan(loan_officer, branch_manager, product)
+    client.force_login(manager)
+    form = client.get(f"/loans/products/{product.pk}/new-version/").context["form"]
+    data = {
+        name: value
+        for name, value in form.initial.items()
+        if name in form.fields and value is not None
+    }
+    data["rate_default"] = "26"
+    # when
+    response = client.post(f"/loans/products/{product.pk}/new-version/", data)
+    # then
+    assert response.status_code == 302
+    assert list(product.versions.order_by("version").values_list("version", "rate_default")) == [
+        (1, Decimal("24.0000")),
+        (2, Decimal("26.0000")),
+    ]
+    loan.refresh_from_db()
+    assert loan.product_version.version == 1
+    assert client.get("/loans/catalogue/").status_code == 200
+
+
+def test_a_loan_officer_cannot_change_product_terms(client, praia, loan_officer):
+    # given
+    from accounting.chart import chart_install
+    from tests.loans.factories import cash_product
+
+    product = cash_product(loan_officer, chart_install())
+    client.force_login(loan_officer)
+    # when
+    response = client.post(f"/loans/products/{product.pk}/new-version/", {"rate_default": "99"})
+    # then
+    assert response.status_code == 403
+    assert product.versions.count() == 1

@@ -43,13 +43,22 @@ def test_menus_differ_by_role(auditor, loan_officer, administrator):
     def labels(user):
         return [str(item.label) for item in menu_for(user)]
 
-    assert labels(loan_officer) == ["Home", "Parties", "New person", "New enterprise", "API"]
-    assert labels(auditor) == ["Home", "Parties", "Accounting", "Audit trail", "API"]
+    assert labels(loan_officer) == [
+        "Home",
+        "Parties",
+        "New person",
+        "New enterprise",
+        "Loans",
+        "API",
+    ]
+    assert labels(auditor) == ["Home", "Parties", "Loans", "Accounting", "Audit trail", "API"]
     assert labels(administrator) == [
         "Home",
         "Parties",
         "New person",
         "New enterprise",
+        "Loans",
+        "Offers",
         "Accounting",
         "Audit trail",
         "System",
