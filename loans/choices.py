@@ -2,6 +2,7 @@
 
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class OfferKind(models.TextChoices):
@@ -52,7 +53,7 @@ class Frequency(models.TextChoices):
 class LoanStatus(models.TextChoices):
     SUBMITTED = "submitted", _("Submitted")
     APPROVED = "approved", _("Approved")
-    REJECTED = "rejected", _("Rejected")
+    REJECTED = "rejected", pgettext_lazy("loan status", "Rejected")
     WITHDRAWN = "withdrawn", _("Withdrawn")
     ACTIVE = "active", _("Active")
     OVERPAID = "overpaid", _("Overpaid")
@@ -98,7 +99,7 @@ DEFAULT_DELINQUENCY_BUCKETS = [[1, 30], [31, 60], [61, 90], [91, None]]
 
 
 class Channel(models.TextChoices):
-    CASH = "cash", _("Cash")
+    CASH = "cash", pgettext_lazy("payment channel", "Cash")
     BANK_TRANSFER = "bank_transfer", _("Bank transfer")
     MOBILE_MONEY = "mobile_money", _("Mobile money")
 

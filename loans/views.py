@@ -19,7 +19,7 @@ from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from audit.selectors import events_for_object
@@ -71,7 +71,7 @@ VIEW_LABELS = {
     VIEW_MINE: gettext_lazy("My loans"),
     VIEW_DUE_TODAY: gettext_lazy("Due today"),
     VIEW_ARREARS: gettext_lazy("In arrears"),
-    VIEW_ALL: gettext_lazy("All"),
+    VIEW_ALL: pgettext_lazy("loans", "All"),
 }
 
 

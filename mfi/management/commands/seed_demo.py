@@ -3,6 +3,7 @@
 from django.core.management.base import BaseCommand
 
 from mfi.demo.ledger import seed_ledger
+from mfi.demo.loans import seed_loans
 from mfi.demo.organisation import DEMO_PASSWORD, STAFF, seed_organisation
 from mfi.demo.parties import seed_parties
 
@@ -19,8 +20,10 @@ class Command(BaseCommand):
         users = seed_organisation()
         created = seed_parties(actor=users["admin"])
         entries = seed_ledger(maker=users["accountant"], checker=users["manager"])
+        loans = seed_loans(users=users)
         self.stdout.write(
-            f"Demo data ready ({created} parties and {entries} journal entries created this run)."
+            f"Demo data ready ({created} parties, {entries} journal entries and {loans} loans "
+            "created this run)."
         )
         if not quiet_logins:
             self.stdout.write(
