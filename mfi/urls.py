@@ -9,8 +9,11 @@ from users.forms import ThrottledAuthenticationForm
 
 api_v1 = [
     path("", include("crm.api.urls")),
-    path("accounting/reconciliation/loans/", loans_api.reconciliation_view,
-         name="loan-reconciliation"),
+    path(
+        "accounting/reconciliation/loans/",
+        loans_api.reconciliation_view,
+        name="loan-reconciliation",
+    ),
     path("accounting/", include("accounting.api.urls")),
     path("loans/", include("loans.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -73,9 +73,15 @@ class User(AbstractUser):
     )
     phone = models.CharField(_("phone"), max_length=20, blank=True)
     approval_limit = models.DecimalField(
-        _("loan approval limit"), max_digits=20, decimal_places=4, null=True, blank=True,
-        help_text=_("Largest principal this person may approve; empty means no limit for a role "
-                    "that approves loans."),
+        _("loan approval limit"),
+        max_digits=20,
+        decimal_places=4,
+        null=True,
+        blank=True,
+        help_text=_(
+            "Largest principal this person may approve; empty means no limit for a role "
+            "that approves loans."
+        ),
     )
     preferred_language = models.CharField(
         _("preferred language"),

@@ -4,15 +4,21 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('users', '0001_initial'),
+        ("users", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='user',
-            name='approval_limit',
-            field=models.DecimalField(blank=True, decimal_places=4, help_text='Largest principal this person may approve; empty means no limit for a role that approves loans.', max_digits=20, null=True, verbose_name='loan approval limit'),
+            model_name="user",
+            name="approval_limit",
+            field=models.DecimalField(
+                blank=True,
+                decimal_places=4,
+                help_text="Largest principal this person may approve; empty means no limit for a role that approves loans.",
+                max_digits=20,
+                null=True,
+                verbose_name="loan approval limit",
+            ),
         ),
     ]
