@@ -373,8 +373,9 @@ def journal_entry_reverse(
 ) -> JournalEntry:
     """Correct a posted entry by posting its mirror image, linked to it. The original stays."""
     _require(actor, Capability.LEDGER_APPROVE)
-    return journal_entry_reverse_for_source(actor=actor, entry=entry, entry_date=entry_date,
-                                            reason=reason)
+    return journal_entry_reverse_for_source(
+        actor=actor, entry=entry, entry_date=entry_date, reason=reason
+    )
 
 
 @transaction.atomic

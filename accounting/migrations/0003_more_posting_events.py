@@ -4,15 +4,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('accounting', '0002_ledger_integrity'),
+        ("accounting", "0002_ledger_integrity"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='postingrule',
-            name='event',
-            field=models.CharField(choices=[('disbursement', 'Disbursement'), ('disbursement_fee', 'Disbursement fee'), ('repayment_principal', 'Repayment of principal'), ('repayment_interest', 'Repayment of interest'), ('repayment_fee', 'Repayment of fees'), ('repayment_penalty', 'Repayment of penalties'), ('accrual_interest', 'Interest accrual'), ('accrual_fee', 'Fee accrual'), ('accrual_penalty', 'Penalty accrual'), ('write_off', 'Write-off'), ('write_off_interest', 'Write-off of accrued interest'), ('write_off_fee', 'Write-off of accrued fees'), ('write_off_penalty', 'Write-off of accrued penalties'), ('recovery', 'Recovery of a written-off loan'), ('overpayment', 'Overpayment'), ('p2p_funding_received', 'P2P funding received'), ('p2p_repayment_to_platform', 'Repayment to a P2P platform'), ('coaching_invoice', 'Coaching invoice'), ('coaching_payment', 'Coaching payment')], max_length=32, verbose_name='event'),
+            model_name="postingrule",
+            name="event",
+            field=models.CharField(
+                choices=[
+                    ("disbursement", "Disbursement"),
+                    ("disbursement_fee", "Disbursement fee"),
+                    ("repayment_principal", "Repayment of principal"),
+                    ("repayment_interest", "Repayment of interest"),
+                    ("repayment_fee", "Repayment of fees"),
+                    ("repayment_penalty", "Repayment of penalties"),
+                    ("accrual_interest", "Interest accrual"),
+                    ("accrual_fee", "Fee accrual"),
+                    ("accrual_penalty", "Penalty accrual"),
+                    ("write_off", "Write-off"),
+                    ("write_off_interest", "Write-off of accrued interest"),
+                    ("write_off_fee", "Write-off of accrued fees"),
+                    ("write_off_penalty", "Write-off of accrued penalties"),
+                    ("recovery", "Recovery of a written-off loan"),
+                    ("overpayment", "Overpayment"),
+                    ("p2p_funding_received", "P2P funding received"),
+                    ("p2p_repayment_to_platform", "Repayment to a P2P platform"),
+                    ("coaching_invoice", "Coaching invoice"),
+                    ("coaching_payment", "Coaching payment"),
+                ],
+                max_length=32,
+                verbose_name="event",
+            ),
         ),
     ]
