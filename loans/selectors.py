@@ -259,3 +259,17 @@ def statement_lines(*, loan: Loan) -> list[StatementLine]:
             )
         )
     return lines
+
+
+def loan_dashboard(*, user, today: datetime.date | None = None) -> dict:
+    """Figures for the home page: the user's loans due today and in arrears, approvals waiting."""
+    today = today or timezone.localdate()
+    mine = loan_portfolio(user=user, view=VIEW_MINE, today=today)
+    return {
+        "due_today": loan_portfolio(user=user, view=VIEW_DUE_TODAY, today=today)
+        .filter(officer=user)
+        .count(),
+        "in_arrears": mine.filter(days_past_due__gt=0).count(),
+        "active": mine.filter(status__in=PORTFOLIO_STATUSES).count(),
+        "to_approve": approval_inbox(user).count(),
+    }

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from accounting.selectors import entries_awaiting_check
 from audit.selectors import audit_search
 from crm.selectors import parties_visible_to, party_counts, party_counts_by_branch, party_search
+from loans.selectors import loan_dashboard
 from mfi.health import health_report
 from mfi.models import WorkerHeartbeat
 from mfi.permissions import capability_required
@@ -40,6 +41,13 @@ def home(request):
         context["by_branch"] = party_counts_by_branch(user=user)
     if user.has_capability(Capability.AUDIT_SEARCH):
         context["recent_events"] = list(audit_search(user=user)[:8])
+    if user.has_capability(Capability.LOAN_VIEW) and user.role in {
+        Role.LOAN_OFFICER,
+        Role.BRANCH_MANAGER,
+        Role.CREDIT_COMMITTEE,
+        Role.MANAGER,
+    }:
+        context["loans"] = loan_dashboard(user=user)
     if user.has_capability(Capability.LEDGER_APPROVE):
         context["entries_to_check"] = entries_awaiting_check(user=user)
     return render(request, "home.html", context)

@@ -888,3 +888,21 @@ def test_a_loan_officer_cannot_change_product_terms(client, praia, loan_officer)
     # then
     assert response.status_code == 403
     assert product.versions.count() == 1
+
+
+def test_the_officer_home_page_counts_loans_in_arrears(client, praia, loan_officer, branch_manager):
+    # given: disbursed in January, nothing repaid since
+    from accounting.chart import chart_install
+    from tests.loans.factories import active_loan, cash_product
+
+    product = cash_product(loan_officer, chart_install())
+    active_loan(loan_officer, branch_manager, product)
+    active_loan(loan_officer, branch_manager, product)
+    from loans.end_of_day import run_end_of_day
+
+    run_end_of_day()
+    client.force_login(loan_officer)
+    # when
+    figures = client.get("/").context["loans"]
+    # then
+    assert (figures["in_arrears"], figures["active"], figures["to_approve"]) == (2, 2, 0)
