@@ -81,6 +81,18 @@ def _refusal_text(exc: Exception) -> str:
     return str(exc) or _("You may not do this.")
 
 
+def _call_service(form, call):
+    """Run one service call for a form page. Its refusal goes onto the form (field errors where
+    the field is on the form) and None is returned; otherwise the service's result."""
+    try:
+        return call()
+    except ValidationError as exc:
+        apply_service_errors(form, exc)
+    except PermissionDenied as exc:
+        form.add_error(None, _refusal_text(exc))
+    return None
+
+
 def _run_action(request, loan: Loan, action, success: str, anchor: str = ""):
     """Run one service call for the loan page; its refusal is shown as an error message."""
     try:
@@ -210,8 +222,9 @@ def loan_create(request):
     form = LoanApplicationForm(request.POST or None, user=user, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            loan = services.loan_submit(
+        loan = _call_service(
+            form,
+            lambda: services.loan_submit(
                 actor=user,
                 borrower=data["borrower"],
                 product=data["product"],
@@ -221,12 +234,9 @@ def loan_create(request):
                 annual_interest_rate=data["annual_interest_rate"],
                 number_of_repayments=data["number_of_repayments"],
                 first_repayment_date=data["first_repayment_date"],
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, _refusal_text(exc))
-        else:
+            ),
+        )
+        if loan is not None:
             messages.success(
                 request,
                 _("Application %(number)s submitted; another person must approve it.")
@@ -354,18 +364,16 @@ def loan_disburse(request, pk: int):
         return redirect(loan.get_absolute_url())
     form = DisbursementForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.loan_disburse(
+        _done = _call_service(
+            form,
+            lambda: services.loan_disburse(
                 actor=request.user,
                 loan=loan,
                 disbursed_on=form.cleaned_data["disbursed_on"],
                 channel=form.cleaned_data["channel"],
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, _refusal_text(exc))
-        else:
+            ),
+        )
+        if _done is not None:
             messages.success(
                 request,
                 _("Loan %(number)s disbursed: %(amount)s %(currency)s.")
@@ -408,20 +416,18 @@ def repayment_create(request, pk: int):
     form = RepaymentForm(request.POST or None, initial={"amount": due_now or None})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        try:
-            txn = services.repayment_record(
+        txn = _call_service(
+            form,
+            lambda: services.repayment_record(
                 actor=request.user,
                 loan=loan,
                 amount=data["amount"],
                 value_date=data["value_date"],
                 channel=data["channel"],
                 receipt_number=data["receipt_number"],
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, _refusal_text(exc))
-        else:
+            ),
+        )
+        if txn is not None:
             messages.success(request, _split_message(txn, loan.currency))
             return redirect(loan.get_absolute_url())
     return render(
@@ -437,18 +443,16 @@ def loan_write_off(request, pk: int):
         return redirect(loan.get_absolute_url())
     form = WriteOffForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        try:
-            services.loan_write_off(
+        _done = _call_service(
+            form,
+            lambda: services.loan_write_off(
                 actor=request.user,
                 loan=loan,
                 reason=form.cleaned_data["reason"],
                 written_off_on=form.cleaned_data["written_off_on"],
-            )
-        except ValidationError as exc:
-            apply_service_errors(form, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, _refusal_text(exc))
-        else:
+            ),
+        )
+        if _done is not None:
             messages.success(request, _("Loan %(number)s written off.") % {"number": loan.number})
             return redirect(loan.get_absolute_url())
     return render(request, "loans/write_off_form.html", {"loan": loan, "form": form})

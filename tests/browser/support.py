@@ -35,9 +35,20 @@ def log_in(page: Page, username: str, password: str) -> None:
 
 
 def page_widths(page: Page) -> dict[str, int]:
-    """The two widths of the no-horizontal-scroll check, measured in the page."""
+    """The two widths of the no-horizontal-scroll check, measured in the page.
+
+    app.css clips horizontal overflow (``html, body { overflow-x: hidden; }``), which would hide
+    what sticks out instead of letting it scroll; so the clip is lifted while measuring.
+    """
     return page.evaluate(
-        "() => ({scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth})"
+        """() => {
+          const root = document.documentElement, body = document.body;
+          const saved = [root.style.overflowX, body.style.overflowX];
+          root.style.overflowX = body.style.overflowX = 'visible';
+          const scrollWidth = root.scrollWidth;
+          [root.style.overflowX, body.style.overflowX] = saved;
+          return {scrollWidth, innerWidth: window.innerWidth};
+        }"""
     )
 
 
