@@ -37,6 +37,22 @@ from mfi.money import ZERO, round_money
 from users.roles import Capability
 
 PARTS = ("penalty", "fee", "interest", "principal")
+# The loan's kept-in-step balance fields (see loans.models), cleared when a loan leaves the books.
+BALANCE_FIELDS = (
+    "principal_outstanding",
+    "interest_outstanding",
+    "fees_outstanding",
+    "penalties_outstanding",
+    "arrears_amount",
+    "days_past_due",
+    "delinquency_bucket",
+)
+
+
+def _clear_balances(loan: Loan) -> None:
+    for name in BALANCE_FIELDS:
+        blank = {"delinquency_bucket": "", "days_past_due": 0}
+        setattr(loan, name, blank.get(name, ZERO))
 
 
 def business_date() -> datetime.date:
@@ -437,16 +453,7 @@ def loan_undo_disbursement(*, actor, loan: Loan, reason: str) -> Loan:
     RepaymentAllocation.objects.filter(transaction__loan=loan).delete()
     loan.installments.all().delete()
     loan.disbursed_on = None
-    for name in (
-        "principal_outstanding",
-        "interest_outstanding",
-        "fees_outstanding",
-        "penalties_outstanding",
-        "arrears_amount",
-    ):
-        setattr(loan, name, ZERO)
-    loan.days_past_due = 0
-    loan.delinquency_bucket = ""
+    _clear_balances(loan)
     return _transition(
         loan,
         LoanStatus.APPROVED,
@@ -455,13 +462,7 @@ def loan_undo_disbursement(*, actor, loan: Loan, reason: str) -> Loan:
         extra={"reason": reason[:250]},
         update_fields=[
             "disbursed_on",
-            "principal_outstanding",
-            "interest_outstanding",
-            "fees_outstanding",
-            "penalties_outstanding",
-            "arrears_amount",
-            "days_past_due",
-            "delinquency_bucket",
+            *BALANCE_FIELDS,
         ],
     )
 
@@ -754,16 +755,7 @@ def loan_write_off(
     )
     txn.save(update_fields=["journal_entry"])
     loan.closed_on = day
-    for name in (
-        "principal_outstanding",
-        "interest_outstanding",
-        "fees_outstanding",
-        "penalties_outstanding",
-        "arrears_amount",
-    ):
-        setattr(loan, name, ZERO)
-    loan.days_past_due = 0
-    loan.delinquency_bucket = ""
+    _clear_balances(loan)
     return _transition(
         loan,
         LoanStatus.WRITTEN_OFF,
@@ -772,13 +764,7 @@ def loan_write_off(
         extra={**{part: str(value) for part, value in owed.items()}, "reason": reason[:250]},
         update_fields=[
             "closed_on",
-            "principal_outstanding",
-            "interest_outstanding",
-            "fees_outstanding",
-            "penalties_outstanding",
-            "arrears_amount",
-            "days_past_due",
-            "delinquency_bucket",
+            *BALANCE_FIELDS,
         ],
     )
 
@@ -983,16 +969,7 @@ def loan_reschedule(
     )
     refresh_loan_balances(new, as_of=day)
     old.closed_on = day
-    for name in (
-        "principal_outstanding",
-        "interest_outstanding",
-        "fees_outstanding",
-        "penalties_outstanding",
-        "arrears_amount",
-    ):
-        setattr(old, name, ZERO)
-    old.days_past_due = 0
-    old.delinquency_bucket = ""
+    _clear_balances(old)
     _transition(
         old,
         LoanStatus.RESCHEDULED,
@@ -1005,13 +982,7 @@ def loan_reschedule(
         },
         update_fields=[
             "closed_on",
-            "principal_outstanding",
-            "interest_outstanding",
-            "fees_outstanding",
-            "penalties_outstanding",
-            "arrears_amount",
-            "days_past_due",
-            "delinquency_bucket",
+            *BALANCE_FIELDS,
         ],
     )
     audit_record(
