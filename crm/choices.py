@@ -67,3 +67,49 @@ class ConsentPurpose(models.TextChoices):
 class ConsentStatus(models.TextChoices):
     GIVEN = "given", _("Given")
     WITHDRAWN = "withdrawn", _("Withdrawn")
+
+
+class InteractionKind(models.TextChoices):
+    """How staff were in touch with a party (a message covers SMS, WhatsApp and e-mail)."""
+
+    CALL = "call", _("Call")
+    VISIT = "visit", _("Visit")
+    DESK_VISIT = "desk_visit", _("Desk visit")
+    MESSAGE = "message", _("Message")
+    NOTE = "note", _("Note")
+
+
+class InteractionOutcome(models.TextChoices):
+    """Short outcome codes of a call or visit, for day lists and follow-up statistics."""
+
+    REACHED = "reached", _("Reached")
+    NOT_REACHED = "not_reached", _("Not reached")
+    PROMISED_TO_PAY = "promised_to_pay", _("Promised to pay")
+    NEEDS_HELP = "needs_help", _("Needs help")
+    OTHER = "other", _("Other")
+
+
+class TimelineKind(models.TextChoices):
+    """What a timeline entry is: an interaction kind, a loan event or a change of the record."""
+
+    CALL = "call", _("Calls")
+    VISIT = "visit", _("Visits")
+    DESK_VISIT = "desk_visit", _("Desk visits")
+    MESSAGE = "message", _("Messages")
+    NOTE = "note", _("Notes")
+    LOAN = "loan", _("Loans")
+    CHANGE = "change", _("Changes")
+
+
+class TaskStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+# The allowed moves of a task's status; a done or cancelled task is final.
+TASK_TRANSITIONS: dict[str, frozenset[str]] = {
+    TaskStatus.OPEN: frozenset({TaskStatus.DONE, TaskStatus.CANCELLED}),
+    TaskStatus.DONE: frozenset(),
+    TaskStatus.CANCELLED: frozenset(),
+}

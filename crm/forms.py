@@ -8,7 +8,7 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.choices import ConsentPurpose, LinkKind
+from crm.choices import ConsentPurpose, InteractionKind, InteractionOutcome, LinkKind
 from crm.identifiers import (
     normalise_civil_id,
     normalise_nif,
@@ -16,6 +16,7 @@ from crm.identifiers import (
     normalise_social_security_number,
 )
 from crm.models import PARTY_CONTACT_FIELDS, Enterprise, Person
+from crm.timeline import interaction_loan_choices
 from mfi.uploads import validate_upload
 from users.selectors import branches_visible_to, staff_assignable_by
 
@@ -147,3 +148,77 @@ class ConsentWithdrawForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["withdrawn_on"].initial = timezone.localdate()
+
+
+class InteractionForm(forms.Form):
+    """The quick "add interaction" form: a kind button, a summary and, if a follow-up is needed,
+    its date; everything else is optional and folded away on a phone."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=InteractionKind.choices, widget=forms.RadioSelect
+    )
+    summary = forms.CharField(label=_("Summary"), max_length=200)
+    next_action_date = forms.DateField(
+        label=_("Next action on"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Creates a follow-up task."),
+    )
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        choices=InteractionOutcome.choices,
+        required=False,
+        widget=forms.RadioSelect,
+    )
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    occurred_at = forms.DateTimeField(
+        label=_("When"),
+        required=False,
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+        help_text=_("Leave empty for now."),
+    )
+    loan = forms.ModelChoiceField(label=_("Loan"), queryset=None, required=False)
+    assignee = forms.ModelChoiceField(
+        label=_("Follow-up by"),
+        queryset=None,
+        required=False,
+        help_text=_("Leave empty to follow up yourself."),
+    )
+    next_action_title = forms.CharField(
+        label=_("Next action"),
+        max_length=200,
+        required=False,
+        help_text=_("What has to be done; leave empty for a follow-up of the summary."),
+    )
+
+    def __init__(self, *args, user, party, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["loan"].queryset = interaction_loan_choices(user=user, party=party)
+        self.fields["loan"].label_from_instance = lambda loan: loan.number
+        self.fields["assignee"].queryset = staff_assignable_by(user).order_by(
+            "first_name", "last_name", "username"
+        )
+        self.fields["assignee"].label_from_instance = lambda staff: staff.display_name
+        self.fields["summary"].widget.attrs.update(
+            {"placeholder": _("What was said or done"), "autocomplete": "off"}
+        )
+        self.fields["next_action_date"].widget.attrs["min"] = timezone.localdate().isoformat()
+
+    def clean_next_action_date(self):
+        day = self.cleaned_data.get("next_action_date")
+        if day and day < timezone.localdate():
+            raise forms.ValidationError(_("The next action cannot be in the past."))
+        return day
+
+
+class TaskReassignForm(forms.Form):
+    assigned_to = forms.ModelChoiceField(label=_("Give to"), queryset=None)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["assigned_to"].queryset = staff_assignable_by(user).order_by(
+            "first_name", "last_name", "username"
+        )
+        self.fields["assigned_to"].label_from_instance = lambda staff: staff.display_name

@@ -6,17 +6,21 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from crm.choices import (
     ConsentPurpose,
     ConsentStatus,
     Gender,
+    InteractionKind,
+    InteractionOutcome,
     Island,
     LinkKind,
     PartyKind,
     Relationship,
     Sector,
+    TaskStatus,
 )
 
 # Fields shared by persons and enterprises that staff fill in (forms and the API use this list).
@@ -222,3 +226,154 @@ class Consent(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status == ConsentStatus.GIVEN
+
+
+class Interaction(models.Model):
+    """One contact with a party: a call, a visit, a desk visit, a message or a note.
+
+    ``occurred_at`` is when it happened (aware, may be earlier than when it was typed in);
+    ``next_action_date`` is the follow-up the author set, which also created a ``Task``.
+    Interactions are a record of what happened and are not edited afterwards.
+    """
+
+    party = models.ForeignKey(
+        Party, on_delete=models.PROTECT, related_name="interactions", verbose_name=_("party")
+    )
+    kind = models.CharField(_("kind"), max_length=16, choices=InteractionKind.choices)
+    occurred_at = models.DateTimeField(_("when"), default=timezone.now)
+    summary = models.CharField(_("summary"), max_length=200)
+    outcome = models.CharField(
+        _("outcome"), max_length=20, choices=InteractionOutcome.choices, blank=True
+    )
+    notes = models.TextField(_("notes"), blank=True)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("recorded by"),
+    )
+    loan = models.ForeignKey(
+        "loans.Loan",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="interactions",
+        verbose_name=_("loan"),
+    )
+    next_action_date = models.DateField(_("next action on"), null=True, blank=True)
+    created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        verbose_name = _("interaction")
+        verbose_name_plural = _("interactions")
+        indexes = [
+            models.Index(fields=["party", "-occurred_at"], name="crm_interaction_party_time_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.summary}"
+
+    @property
+    def branch_id(self) -> int:
+        return self.party.branch_id
+
+
+class Task(models.Model):
+    """Something a member of staff has to do by a date, usually a follow-up of an interaction.
+
+    A task is open until it is done or cancelled; both are final. ``completed_at`` is set exactly
+    when the task is done.
+    """
+
+    title = models.CharField(_("title"), max_length=200)
+    due_date = models.DateField(_("due on"))
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="tasks",
+        verbose_name=_("assigned to"),
+    )
+    party = models.ForeignKey(
+        Party,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tasks",
+        verbose_name=_("party"),
+    )
+    loan = models.ForeignKey(
+        "loans.Loan",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="tasks",
+        verbose_name=_("loan"),
+    )
+    source_interaction = models.ForeignKey(
+        Interaction,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="follow_up_tasks",
+        verbose_name=_("follow-up of"),
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=TaskStatus.choices, default=TaskStatus.OPEN
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["due_date", "pk"]
+        verbose_name = _("task")
+        verbose_name_plural = _("tasks")
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(status=TaskStatus.DONE) & Q(completed_at__isnull=False))
+                | (~Q(status=TaskStatus.DONE) & Q(completed_at__isnull=True)),
+                name="%(app_label)s_%(class)s_completed_at_when_done",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["assigned_to", "status", "due_date"], name="crm_task_assignee_due_idx"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == TaskStatus.OPEN
+
+
+class TaskReminder(models.Model):
+    """The daily reminder e-mail of one user's overdue and due-today tasks (an outbox row).
+
+    One row per user and day (``sent_on`` is the business day the reminder is for), so the
+    reminder job can run any number of times a day and each user gets at most one e-mail.
+    ``delivered_at`` stays empty until the e-mail has been handed to the mail server.
+    """
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    sent_on = models.DateField(_("day"))
+    task_count = models.PositiveIntegerField(_("tasks"))
+    created_at = models.DateTimeField(auto_now_add=True)
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("task reminder")
+        verbose_name_plural = _("task reminders")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "sent_on"], name="%(app_label)s_%(class)s_once_per_day"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} {self.sent_on}"

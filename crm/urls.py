@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm import views
+from crm import task_views, views
 
 app_name = "crm"
 
@@ -23,4 +23,12 @@ urlpatterns = [
         views.consent_evidence,
         name="consent_evidence",
     ),
+    path("<int:pk>/timeline/", task_views.party_timeline_view, name="party_timeline"),
+    path("<int:pk>/interactions/new/", task_views.interaction_add, name="interaction_add"),
+    # "My tasks" (served under /parties/tasks/ until the root URLconf mounts it at /tasks/).
+    path("tasks/", task_views.task_list, name="task_list"),
+    path("tasks/card/", task_views.task_card, name="task_card"),
+    path("tasks/<int:task_id>/complete/", task_views.task_complete, name="task_complete"),
+    path("tasks/<int:task_id>/cancel/", task_views.task_cancel, name="task_cancel"),
+    path("tasks/<int:task_id>/reassign/", task_views.task_reassign, name="task_reassign"),
 ]

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
+from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from loans.api import views as loans_api
@@ -16,6 +17,7 @@ api_v1 = [
     ),
     path("accounting/", include("accounting.api.urls")),
     path("loans/", include("loans.api.urls")),
+    path("coaching/", include("coaching.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
@@ -34,9 +36,11 @@ urlpatterns = [
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("parties/", include("crm.urls")),
+    path("tasks/", RedirectView.as_view(pattern_name="crm:task_list"), name="tasks"),
     path("audit/", include("audit.urls")),
     path("accounting/", include("accounting.urls")),
     path("loans/", include("loans.urls")),
+    path("coaching/", include("coaching.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),

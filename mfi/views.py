@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET
 from accounting.selectors import entries_awaiting_check
 from audit.selectors import audit_search
 from crm.selectors import parties_visible_to, party_counts, party_counts_by_branch, party_search
+from crm.timeline import task_counts_for_user
 from loans.selectors import loan_dashboard
 from mfi.health import health_report
 from mfi.models import WorkerHeartbeat
@@ -48,6 +49,8 @@ def home(request):
         Role.MANAGER,
     }:
         context["loans"] = loan_dashboard(user=user)
+    if user.has_capability(Capability.PARTY_EDIT):
+        context["task_counts"] = task_counts_for_user(user=user)
     if user.has_capability(Capability.LEDGER_APPROVE):
         context["entries_to_check"] = entries_awaiting_check(user=user)
     return render(request, "home.html", context)

@@ -42,6 +42,9 @@ class Capability(models.TextChoices):
     LOAN_REPAY = "loan.repay", _("Record repayments")
     LOAN_WRITE_OFF = "loan.write_off", _("Write off loans and reverse transactions")
     LOAN_PRODUCT_ADMIN = "loan.product_admin", _("Manage offers and loan product terms")
+    COACHING_VIEW = "coaching.view", _("See coaching engagements, coaches and products")
+    COACHING_MANAGE = "coaching.manage", _("Manage coaching products, coaches and engagements")
+    COACHING_SESSION_LOG = "coaching.session_log", _("Log coaching sessions")
 
 
 _ALL_STAFF = frozenset(Role)
@@ -77,6 +80,20 @@ CAPABILITIES: dict[Capability, frozenset[Role]] = {
     Capability.LOAN_REPAY: frozenset({Role.LOAN_OFFICER, Role.BRANCH_MANAGER, Role.FIELD_AGENT}),
     Capability.LOAN_WRITE_OFF: frozenset({Role.BRANCH_MANAGER, Role.MANAGER}),
     Capability.LOAN_PRODUCT_ADMIN: frozenset({Role.MANAGER, Role.ADMINISTRATOR}),
+    Capability.COACHING_VIEW: frozenset(
+        {
+            Role.COACH,
+            Role.MANAGER,
+            Role.BRANCH_MANAGER,
+            Role.ADMINISTRATOR,
+            Role.AUDITOR,
+            Role.LOAN_OFFICER,
+        }
+    ),
+    Capability.COACHING_MANAGE: frozenset({Role.MANAGER, Role.BRANCH_MANAGER, Role.ADMINISTRATOR}),
+    Capability.COACHING_SESSION_LOG: frozenset(
+        {Role.COACH, Role.MANAGER, Role.BRANCH_MANAGER, Role.ADMINISTRATOR}
+    ),
 }
 
 # Roles whose scope is every branch, whatever branch their account sits in.

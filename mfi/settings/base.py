@@ -181,6 +181,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "max_retries": 1}
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "mfi.tasks.worker_heartbeat", "schedule": 60.0},
+    "crm-task-reminders": {
+        "task": "crm.tasks.send_task_reminders",
+        "schedule": crontab(hour=7, minute=0),  # each morning, local time
+    },
     "loans-end-of-day": {
         "task": "loans.tasks.end_of_day",
         "schedule": crontab(hour=23, minute=30),  # close of business, local time

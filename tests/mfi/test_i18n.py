@@ -91,10 +91,12 @@ def test_a_loan_officer_gets_the_party_list_in_portuguese_from_the_language_cook
     assert "<title>Entidades · Plataforma IMF</title>" in html
     assert re.findall(r'<i class="bi bi-[\w-]+"></i> ([^<]+)</a></li>', html) == [
         "Início",
+        "As minhas tarefas",
         "Entidades",
         "Nova pessoa",
         "Nova empresa",
         "Empréstimos",
+        "Coaching",
         "API",
     ]
     assert "Oficial de crédito" in html  # the role under the user menu

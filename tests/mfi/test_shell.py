@@ -45,20 +45,32 @@ def test_menus_differ_by_role(auditor, loan_officer, administrator):
 
     assert labels(loan_officer) == [
         "Home",
+        "My tasks",
         "Parties",
         "New person",
         "New enterprise",
         "Loans",
+        "Coaching",
         "API",
     ]
-    assert labels(auditor) == ["Home", "Parties", "Loans", "Accounting", "Audit trail", "API"]
+    assert labels(auditor) == [
+        "Home",
+        "Parties",
+        "Loans",
+        "Coaching",
+        "Accounting",
+        "Audit trail",
+        "API",
+    ]
     assert labels(administrator) == [
         "Home",
+        "My tasks",
         "Parties",
         "New person",
         "New enterprise",
         "Loans",
         "Offers",
+        "Coaching",
         "Accounting",
         "Audit trail",
         "System",

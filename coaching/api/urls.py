@@ -1,0 +1,9 @@
+from rest_framework.routers import SimpleRouter
+
+from coaching.api import views
+
+router = SimpleRouter()
+router.register("engagements", views.EngagementViewSet, basename="coaching-engagement")
+router.register("sessions", views.SessionViewSet, basename="coaching-session")
+
+urlpatterns = router.urls

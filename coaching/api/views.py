@@ -1,0 +1,96 @@
+"""Coaching API: engagements and sessions in the user's scope; creation goes through the
+services (a request, a logged session), and so do the engagement's status moves."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.response import Response
+
+from coaching import services
+from coaching.api.serializers import (
+    EngagementCreateSerializer,
+    EngagementSerializer,
+    EngagementTransitionSerializer,
+    SessionCreateSerializer,
+    SessionSerializer,
+)
+from coaching.selectors import (
+    engagement_get_for_user,
+    engagements_visible_to,
+    sessions_visible_to,
+)
+from crm.selectors import party_get_for_user
+from mfi.permissions import capability_permission
+from users.roles import Capability
+
+EngagementPermission = capability_permission(Capability.COACHING_VIEW, Capability.COACHING_MANAGE)
+# Moves are allowed to the engagement's coach as well as to managers: the service decides.
+EngagementMovePermission = capability_permission(Capability.COACHING_VIEW, Capability.COACHING_VIEW)
+SessionPermission = capability_permission(Capability.COACHING_VIEW, Capability.COACHING_SESSION_LOG)
+
+
+class EngagementViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Coaching engagements in the user's scope. POST requests coaching for a party."""
+
+    serializer_class = EngagementSerializer
+    permission_classes = [EngagementPermission]
+    filterset_fields = ["status", "coach", "party"]
+
+    def get_queryset(self):
+        return engagements_visible_to(self.request.user).order_by("-pk")
+
+    @extend_schema(request=EngagementCreateSerializer, responses={201: EngagementSerializer})
+    def create(self, request, *args, **kwargs):
+        body = EngagementCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        party = party_get_for_user(user=request.user, party_id=data.pop("party"))
+        engagement = services.engagement_request(actor=request.user, party=party, **data)
+        return self._engagement_response(engagement.pk, status.HTTP_201_CREATED)
+
+    def _engagement_response(self, pk: int, code=status.HTTP_200_OK):
+        engagement = engagement_get_for_user(user=self.request.user, engagement_id=pk)
+        return Response(EngagementSerializer(engagement).data, status=code)
+
+    @extend_schema(request=EngagementTransitionSerializer, responses=EngagementSerializer)
+    @action(detail=True, methods=["post"], permission_classes=[EngagementMovePermission])
+    def transition(self, request, pk=None):
+        body = EngagementTransitionSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        engagement = self.get_object()
+        services.engagement_transition(
+            actor=request.user,
+            engagement=engagement,
+            to_status=body.validated_data["status"],
+            on=body.validated_data.get("on"),
+            reason=body.validated_data["reason"],
+        )
+        return self._engagement_response(engagement.pk)
+
+
+class SessionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
+    """Coaching sessions of the engagements in the user's scope. POST logs a session."""
+
+    serializer_class = SessionSerializer
+    permission_classes = [SessionPermission]
+    filterset_fields = ["status", "engagement", "mode"]
+
+    def get_queryset(self):
+        return sessions_visible_to(self.request.user).order_by("-scheduled_at", "-pk")
+
+    @extend_schema(request=SessionCreateSerializer, responses={201: SessionSerializer})
+    def create(self, request, *args, **kwargs):
+        body = SessionCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = dict(body.validated_data)
+        engagement = engagement_get_for_user(
+            user=request.user, engagement_id=data.pop("engagement")
+        )
+        items = [(item["text"], item.get("due_on")) for item in data.pop("action_items")]
+        session = services.session_log(
+            actor=request.user, engagement=engagement, action_items=items, **data
+        )
+        session = sessions_visible_to(request.user).get(pk=session.pk)
+        return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
