@@ -75,3 +75,29 @@ class CoachLanguage(models.TextChoices):
     ENGLISH = "en", "English"
     FRENCH = "fr", "Français"
     SPANISH = "es", "Español"
+
+
+class InvoiceStatus(models.TextChoices):
+    DRAFT = "draft", pgettext_lazy("coaching invoice", "Draft")
+    ISSUED = "issued", pgettext_lazy("coaching invoice", "Issued")
+    PAID = "paid", pgettext_lazy("coaching invoice", "Paid")
+    CANCELLED = "cancelled", pgettext_lazy("coaching invoice", "Cancelled")
+
+
+# draft → issued → paid; an unpaid invoice (draft or issued, nothing received) may be cancelled.
+INVOICE_TRANSITIONS: dict[str, frozenset[str]] = {
+    InvoiceStatus.DRAFT: frozenset({InvoiceStatus.ISSUED, InvoiceStatus.CANCELLED}),
+    InvoiceStatus.ISSUED: frozenset({InvoiceStatus.PAID, InvoiceStatus.CANCELLED}),
+    InvoiceStatus.PAID: frozenset(),
+    InvoiceStatus.CANCELLED: frozenset(),
+}
+
+
+class PaymentChannel(models.TextChoices):
+    """How a coaching invoice was paid. Every channel is posted to the branch's cash account
+    (the COACHING_PAYMENT posting rule); the channel is kept for the receipt and reports."""
+
+    CASH = "cash", _("Cash")
+    MOBILE_MONEY = "mobile_money", _("Mobile money")
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+    PROGRAMME = "programme", _("Paid by the subsidising programme")

@@ -386,3 +386,38 @@ class SessionOutcomeForm(forms.Form):
             (SessionStatus.CANCELLED, SessionStatus.CANCELLED.label),
         ]
     )
+
+
+# --- billing -----------------------------------------------------------------------------------
+
+
+class InvoiceIssueForm(forms.Form):
+    issue_date = forms.DateField(label=_("Issue date"), widget=_date_input())
+
+
+class PaymentForm(forms.Form):
+    amount = forms.DecimalField(label=_("Amount"), max_digits=20, decimal_places=2, min_value=0)
+    date = forms.DateField(label=_("Date"), widget=_date_input())
+    channel = forms.ChoiceField(label=_("Channel"), choices=())
+
+    def __init__(self, *args, **kwargs):
+        from coaching.choices import PaymentChannel
+
+        super().__init__(*args, **kwargs)
+        self.fields["channel"].choices = PaymentChannel.choices
+
+
+class InvoiceCancelForm(forms.Form):
+    reason = forms.CharField(label=_("Reason"), max_length=250)
+
+
+class VolunteerHoursForm(forms.Form):
+    date_from = forms.DateField(label=_("From"), widget=_date_input())
+    date_to = forms.DateField(label=_("To"), widget=_date_input())
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("date_from"), cleaned.get("date_to")
+        if start and end and end < start:
+            self.add_error("date_to", _("The end of the period is before its start."))
+        return cleaned

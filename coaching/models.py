@@ -19,6 +19,8 @@ from django.utils.translation import gettext_lazy as _
 from coaching.choices import (
     ConfirmationChannel,
     EngagementStatus,
+    InvoiceStatus,
+    PaymentChannel,
     SessionMode,
     SessionStatus,
 )
@@ -49,6 +51,12 @@ class CoachingProduct(models.Model):
         _("subsidy (% of the price)"),
         default=Decimal(0),
         help_text=_("Share of the price a programme pays; 0 when the customer pays it all."),
+        **PERCENT,
+    )
+    vat_rate = models.DecimalField(
+        _("VAT rate (%)"),
+        default=Decimal(0),
+        help_text=_("VAT added to invoices of this product; 0 while no VAT account is set up."),
         **PERCENT,
     )
     programme = models.ForeignKey(
@@ -376,3 +384,156 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.engagement} · {self.rating}/5"
+
+
+# --- billing -----------------------------------------------------------------------------------
+
+
+class CoachingInvoice(models.Model):
+    """An invoice for the held sessions of one engagement, billed by the hour.
+
+    Amounts are in ``currency`` at its minor unit: ``net`` is the sum of the lines, ``vat_amount``
+    ``net × vat_rate / 100``, ``total`` net + VAT. ``subsidy_amount`` (the engagement's subsidy
+    share of the net) is billed to the programme and shown on the invoice; the customer owes
+    ``customer_amount`` = total − subsidy. The whole total is posted to coaching receivables
+    (``journal_entry``); ``amount_paid`` grows with each ``CoachingPayment``. Never edited once
+    issued: a mistake is corrected by cancelling (which reverses the entry) and invoicing again.
+    """
+
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    engagement = models.ForeignKey(
+        Engagement, on_delete=models.PROTECT, related_name="invoices", verbose_name=_("engagement")
+    )
+    party = models.ForeignKey(
+        "crm.Party", on_delete=models.PROTECT, related_name="+", verbose_name=_("customer")
+    )
+    branch = models.ForeignKey(
+        "users.Branch", on_delete=models.PROTECT, related_name="+", verbose_name=_("branch")
+    )
+    issue_date = models.DateField(_("issue date"))
+    due_date = models.DateField(_("due date"))
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    net = models.DecimalField(_("net"), **AMOUNT)
+    vat_rate = models.DecimalField(_("VAT rate (%)"), **PERCENT)
+    vat_amount = models.DecimalField(_("VAT"), **AMOUNT)
+    total = models.DecimalField(_("total"), **AMOUNT)
+    subsidy_amount = models.DecimalField(_("billed to the programme"), **AMOUNT)
+    customer_amount = models.DecimalField(_("due from the customer"), **AMOUNT)
+    amount_paid = models.DecimalField(_("paid"), default=Decimal(0), **AMOUNT)
+    status = models.CharField(
+        _("status"), max_length=12, choices=InvoiceStatus.choices, default=InvoiceStatus.DRAFT
+    )
+    journal_entry = models.ForeignKey(
+        "accounting.JournalEntry",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("journal entry"),
+    )
+    cancelled_on = models.DateField(_("cancelled on"), null=True, blank=True)
+    cancellation_reason = models.CharField(_("cancellation reason"), max_length=250, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-issue_date", "-pk"]
+        verbose_name = _("coaching invoice")
+        verbose_name_plural = _("coaching invoices")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(total=models.F("net") + models.F("vat_amount")),
+                name="%(app_label)s_%(class)s_total_is_net_plus_vat",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_paid__gte=0, amount_paid__lte=models.F("total")),
+                name="%(app_label)s_%(class)s_paid_within_total",
+            ),
+            models.CheckConstraint(
+                condition=Q(due_date__gte=models.F("issue_date")),
+                name="%(app_label)s_%(class)s_due_after_issue",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    def get_absolute_url(self) -> str:
+        return reverse("coaching:invoice_detail", args=[self.pk])
+
+    @property
+    def balance(self) -> Decimal:
+        """What is still to be received (customer and programme together)."""
+        return self.total - self.amount_paid
+
+
+class CoachingInvoiceLine(models.Model):
+    """One billed session: its hours (to the hundredth) × the hourly price of the engagement
+    (price ÷ package hours). ``amount`` is computed from the minutes at full precision and
+    rounded once. ``is_active`` is cleared when the invoice is cancelled, so the session can be
+    billed again; a session is on at most one active line (a database constraint).
+    """
+
+    invoice = models.ForeignKey(CoachingInvoice, on_delete=models.PROTECT, related_name="lines")
+    session = models.ForeignKey(
+        Session, null=True, blank=True, on_delete=models.PROTECT, related_name="invoice_lines"
+    )
+    description = models.CharField(_("description"), max_length=250)
+    hours = models.DecimalField(_("hours"), **HOURS)
+    unit_price = models.DecimalField(_("price per hour"), **AMOUNT)
+    amount = models.DecimalField(_("amount"), **AMOUNT)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("invoice line")
+        verbose_name_plural = _("invoice lines")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["session"],
+                condition=Q(is_active=True, session__isnull=False),
+                name="%(app_label)s_%(class)s_session_billed_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class CoachingPayment(models.Model):
+    """Money received against a coaching invoice (from the customer or the programme), posted
+    Dr branch cash / Cr coaching receivables in ``journal_entry``."""
+
+    invoice = models.ForeignKey(CoachingInvoice, on_delete=models.PROTECT, related_name="payments")
+    date = models.DateField(_("date"))
+    amount = models.DecimalField(_("amount"), **AMOUNT)
+    channel = models.CharField(_("channel"), max_length=16, choices=PaymentChannel.choices)
+    journal_entry = models.ForeignKey(
+        "accounting.JournalEntry",
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("journal entry"),
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["date", "pk"]
+        verbose_name = _("coaching payment")
+        verbose_name_plural = _("coaching payments")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0), name="%(app_label)s_%(class)s_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice} · {self.amount}"
+
+    @property
+    def branch_id(self) -> int:
+        return self.invoice.branch_id

@@ -356,3 +356,93 @@ def coach_suggestions(
 
 def feedback_for_engagement(*, engagement: Engagement) -> Feedback | None:
     return Feedback.objects.filter(engagement=engagement).select_related("recorded_by").first()
+
+
+# --- billing ---------------------------------------------------------------------------------
+
+
+def invoices_visible_to(user) -> QuerySet:
+    """Coaching invoices of the user's scope, for those who manage coaching (invoices are money:
+    coaches, who only log sessions, do not see them)."""
+    from coaching.models import CoachingInvoice
+
+    if not user.is_authenticated or not user.has_capability(Capability.COACHING_MANAGE):
+        return CoachingInvoice.objects.none()
+    invoices = CoachingInvoice.objects.select_related("party", "branch", "engagement__product")
+    branch_ids = user.branch_scope_ids()
+    if branch_ids is None:
+        return invoices
+    return invoices.filter(branch_id__in=branch_ids)
+
+
+def invoice_list(*, user, status: str = "") -> QuerySet:
+    invoices = invoices_visible_to(user)
+    if status:
+        invoices = invoices.filter(status=status)
+    return invoices.order_by("-issue_date", "-pk")
+
+
+def invoice_get_for_user(*, user, invoice_id: int):
+    """The invoice with its lines and payments, or Http404 when missing or out of scope."""
+    invoice = (
+        invoices_visible_to(user)
+        .select_related("journal_entry", "engagement__coach__user")
+        .prefetch_related("lines", "payments")
+        .filter(pk=invoice_id)
+        .first()
+    )
+    if invoice is None:
+        raise Http404("No such invoice")
+    return invoice
+
+
+@dataclass(frozen=True)
+class VolunteerHoursRow:
+    """Hours a volunteer coach gave (held sessions) in a period, valued at their hourly rate."""
+
+    coach: Coach
+    sessions: int
+    hours: Decimal
+    value: Decimal
+    currency: str
+
+
+def volunteer_hours(
+    *, user, date_from: datetime.date, date_to: datetime.date
+) -> list[VolunteerHoursRow]:
+    """Held sessions of volunteer coaches from ``date_from`` to ``date_to`` (inclusive, local
+    dates), per coach, in the user's engagement scope. Value = minutes × hourly rate ÷ 60,
+    rounded once to the coach's currency."""
+    from mfi.money import round_money
+
+    start = timezone.make_aware(datetime.datetime.combine(date_from, datetime.time.min))
+    end = timezone.make_aware(
+        datetime.datetime.combine(date_to + datetime.timedelta(days=1), datetime.time.min)
+    )
+    totals = (
+        Session.objects.filter(
+            engagement__in=_engagements_in_scope(user),
+            engagement__coach__is_volunteer=True,
+            status=SessionStatus.HELD,
+            scheduled_at__gte=start,
+            scheduled_at__lt=end,
+        )
+        .values("engagement__coach")
+        .annotate(minutes=Sum("duration_minutes"), count=Count("pk"))
+    )
+    by_coach = {row["engagement__coach"]: row for row in totals}
+    coaches = Coach.objects.filter(pk__in=by_coach).select_related("user")
+    rows = [
+        VolunteerHoursRow(
+            coach=coach,
+            sessions=by_coach[coach.pk]["count"],
+            hours=minutes_to_hours(by_coach[coach.pk]["minutes"]),
+            value=round_money(
+                Decimal(by_coach[coach.pk]["minutes"]) * coach.hourly_rate / MINUTES_PER_HOUR,
+                coach.currency,
+            ),
+            currency=coach.currency,
+        )
+        for coach in coaches
+    ]
+    return sorted(rows, key=lambda row: (row.coach.display_name, row.coach.pk))

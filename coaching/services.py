@@ -1003,3 +1003,321 @@ def feedback_record(*, actor, engagement: Engagement, rating: int, comment: str 
         after={"engagement": locked.pk, "rating": rating, "comment": feedback.comment},
     )
     return feedback
+
+
+# --- billing -----------------------------------------------------------------------------------
+#
+# Billing choice: by the hour. Each held session not yet on an active invoice line becomes one
+# line, minutes × (engagement price ÷ package hours ÷ 60), rounded once to the currency's minor
+# unit. Hours beyond the package are billed at the same rate. The whole total goes to coaching
+# receivables (Dr 1340 / Cr 4500); the programme's subsidy share is shown on the invoice and is
+# collected, like the customer's share, through ``payment_record``.
+
+INVOICE_PAYMENT_TERM_DAYS = 30
+_INVOICE_FIELDS = (
+    "number",
+    "status",
+    "issue_date",
+    "due_date",
+    "currency",
+    "net",
+    "vat_rate",
+    "vat_amount",
+    "total",
+    "subsidy_amount",
+    "customer_amount",
+    "amount_paid",
+)
+# A key of its own for pg_advisory_xact_lock, so invoice numbers are handed out one at a time.
+_INVOICE_NUMBER_LOCK = 0x43494E56  # "CINV"
+
+
+def _coaching_rule_set():
+    """The posting rule set with a coaching-invoice rule (cash and accrual agree on coaching)."""
+    from accounting.choices import PostingEvent
+    from accounting.models import PostingRuleSet
+
+    rule_set = (
+        PostingRuleSet.objects.filter(rules__event=PostingEvent.COACHING_INVOICE)
+        .order_by("pk")
+        .first()
+    )
+    if rule_set is None:
+        raise ValidationError(_("No posting rule set has a rule for coaching invoices."))
+    return rule_set
+
+
+def _next_invoice_number(issue_date: datetime.date) -> str:
+    """CI-<year>-<five digits>, one sequence per year, handed out under an advisory lock."""
+    from django.db import connection
+
+    from coaching.models import CoachingInvoice
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_INVOICE_NUMBER_LOCK])
+    prefix = f"CI-{issue_date.year}-"
+    last = (
+        CoachingInvoice.objects.filter(number__startswith=prefix)
+        .order_by("-number")
+        .values_list("number", flat=True)
+        .first()
+    )
+    sequence = int(last.removeprefix(prefix)) + 1 if last else 1
+    return f"{prefix}{sequence:05d}"
+
+
+def _invoice_transition(invoice, to_status: str, *, actor, extra_fields=(), before=None):
+    """Move an invoice along INVOICE_TRANSITIONS, save and audit the move."""
+    from coaching.choices import INVOICE_TRANSITIONS
+
+    if to_status not in INVOICE_TRANSITIONS[invoice.status]:
+        raise ValidationError(
+            _("A %(from)s invoice cannot become %(to)s.")
+            % {"from": invoice.get_status_display(), "to": to_status}
+        )
+    invoice.status = to_status
+    invoice.save(update_fields=["status", *extra_fields])
+    audit_record(
+        actor=actor,
+        action=f"coaching_invoice.{to_status}",
+        target=invoice,
+        before=before,
+        after=snapshot(invoice, _INVOICE_FIELDS),
+    )
+    return invoice
+
+
+@transaction.atomic
+def invoice_for_engagement(*, actor, engagement: Engagement, issue_date: datetime.date):
+    """Invoice the held sessions of an engagement not billed yet, and post the invoice.
+
+    Posts Dr coaching receivables / Cr coaching revenue for the net. VAT is refused while the
+    chart has no VAT payable account (``vat_rate`` must be 0). Refused when nothing is left to
+    bill. Returns the issued ``CoachingInvoice``.
+    """
+    from accounting.choices import EntrySource, PostingEvent
+    from accounting.services import event_post
+    from coaching.choices import InvoiceStatus
+    from coaching.models import CoachingInvoice, CoachingInvoiceLine
+
+    _require_manager(actor, engagement)
+    engagement = _lock_engagement(engagement)
+    product = engagement.product
+    currency = engagement.currency
+    if product.vat_rate:
+        raise ValidationError(
+            _(
+                "%(product)s has a VAT rate of %(rate)s %%, but the chart of accounts has no VAT "
+                "payable account yet: set the product's VAT rate to 0 or ask the accountant to "
+                "set up VAT first."
+            )
+            % {"product": product, "rate": product.vat_rate.normalize()}
+        )
+    if issue_date < engagement.requested_on:
+        raise ValidationError({"issue_date": _("An invoice cannot predate the engagement.")})
+    sessions = list(
+        engagement.sessions.select_for_update()
+        .filter(status=SessionStatus.HELD)
+        .exclude(invoice_lines__is_active=True)
+        .order_by("scheduled_at", "pk")
+    )
+    sessions = [s for s in sessions if timezone.localdate(s.scheduled_at) <= issue_date]
+    if not sessions:
+        raise ValidationError(
+            _("Nothing to bill: every held session of this engagement is already invoiced.")
+        )
+    hourly_price = engagement.price / engagement.package_hours
+    lines = []
+    for session in sessions:
+        amount = round_money(
+            Decimal(session.duration_minutes) * hourly_price / Decimal(60), currency
+        )
+        hours = (Decimal(session.duration_minutes) / Decimal(60)).quantize(Decimal("0.01"))
+        lines.append(
+            CoachingInvoiceLine(
+                session=session,
+                description=_("Coaching session of %(date)s (%(minutes)s min)")
+                % {
+                    "date": timezone.localtime(session.scheduled_at).strftime("%Y-%m-%d"),
+                    "minutes": session.duration_minutes,
+                },
+                hours=hours,
+                unit_price=hourly_price.quantize(Decimal("0.0001")),
+                amount=amount,
+            )
+        )
+    net = sum((line.amount for line in lines), Decimal(0))
+    vat_amount = Decimal(0)
+    total = net + vat_amount
+    subsidy = round_money(net * engagement.subsidy_percent / Decimal(100), currency)
+    invoice = CoachingInvoice(
+        number=_next_invoice_number(issue_date),
+        engagement=engagement,
+        party=engagement.party,
+        branch_id=engagement.party.branch_id,
+        issue_date=issue_date,
+        due_date=issue_date + datetime.timedelta(days=INVOICE_PAYMENT_TERM_DAYS),
+        currency=currency,
+        net=net,
+        vat_rate=product.vat_rate,
+        vat_amount=vat_amount,
+        total=total,
+        subsidy_amount=subsidy,
+        customer_amount=total - subsidy,
+        status=InvoiceStatus.DRAFT,
+        created_by=actor,
+    )
+    invoice.save()
+    for line in lines:
+        line.invoice = invoice
+    CoachingInvoiceLine.objects.bulk_create(lines)
+    invoice.journal_entry = event_post(
+        actor=actor,
+        rule_set=_coaching_rule_set(),
+        entry_date=issue_date,
+        branch=engagement.party.branch,
+        currency=currency,
+        amounts={PostingEvent.COACHING_INVOICE: net},
+        description=_("Coaching invoice %(number)s · %(party)s")
+        % {"number": invoice.number, "party": engagement.party},
+        source=EntrySource.COACHING_INVOICE,
+        source_reference=invoice.number,
+    )
+    return _invoice_transition(
+        invoice,
+        InvoiceStatus.ISSUED,
+        actor=actor,
+        extra_fields=["journal_entry"],
+        before={"status": InvoiceStatus.DRAFT},
+    )
+
+
+def _lock_invoice(invoice):
+    from coaching.models import CoachingInvoice
+
+    locked = (
+        CoachingInvoice.objects.select_for_update(of=("self",))
+        .select_related("engagement", "engagement__coach", "engagement__party", "branch")
+        .get(pk=invoice.pk)
+    )
+    return locked
+
+
+@transaction.atomic
+def payment_record(*, actor, invoice, amount: Decimal, date: datetime.date, channel: str):
+    """Record money received against an invoice: Dr branch cash / Cr coaching receivables.
+
+    Partial payments are allowed; more than the balance is refused. The invoice becomes paid
+    when its balance reaches zero. Returns the ``CoachingPayment``.
+    """
+    from django.db.models import F
+
+    from accounting.choices import EntrySource, PostingEvent
+    from accounting.services import event_post
+    from coaching.choices import InvoiceStatus, PaymentChannel
+    from coaching.models import CoachingPayment
+
+    _require_manager(actor, invoice.engagement)
+    invoice = _lock_invoice(invoice)
+    if invoice.status != InvoiceStatus.ISSUED:
+        raise ValidationError(
+            _("Payments are recorded on issued invoices; this one is %(status)s.")
+            % {"status": invoice.get_status_display()}
+        )
+    if channel not in PaymentChannel.values:
+        raise ValidationError({"channel": _("Choose how the invoice was paid.")})
+    if amount is None or amount <= 0:
+        raise ValidationError({"amount": _("A payment is a positive amount.")})
+    if round_money(amount, invoice.currency) != amount:
+        raise ValidationError(
+            {
+                "amount": _("The amount has more decimals than %(currency)s allows.")
+                % {"currency": invoice.currency}
+            }
+        )
+    if amount > invoice.balance:
+        raise ValidationError(
+            {
+                "amount": _("This is more than the %(balance)s %(currency)s still due.")
+                % {"balance": invoice.balance, "currency": invoice.currency}
+            }
+        )
+    if date < invoice.issue_date:
+        raise ValidationError({"date": _("A payment cannot predate the invoice.")})
+    before = snapshot(invoice, _INVOICE_FIELDS)
+    entry = event_post(
+        actor=actor,
+        rule_set=_coaching_rule_set(),
+        entry_date=date,
+        branch=invoice.branch,
+        currency=invoice.currency,
+        amounts={PostingEvent.COACHING_PAYMENT: amount},
+        description=_("Payment of coaching invoice %(number)s") % {"number": invoice.number},
+        source=EntrySource.COACHING_INVOICE,
+        # One entry per source event: each payment gets its own reference under the invoice lock.
+        source_reference=f"{invoice.number}-P{invoice.payments.count() + 1}",
+    )
+    payment = CoachingPayment.objects.create(
+        invoice=invoice,
+        date=date,
+        amount=amount,
+        channel=channel,
+        journal_entry=entry,
+        recorded_by=actor,
+    )
+    type(invoice).objects.filter(pk=invoice.pk).update(amount_paid=F("amount_paid") + amount)
+    invoice.refresh_from_db(fields=["amount_paid"])
+    audit_record(
+        actor=actor,
+        action="coaching_payment.recorded",
+        target=payment,
+        branch_id=invoice.branch_id,
+        after={
+            "invoice": invoice.number,
+            "amount": str(amount),
+            "date": date.isoformat(),
+            "channel": channel,
+        },
+    )
+    if invoice.balance == 0:
+        _invoice_transition(invoice, InvoiceStatus.PAID, actor=actor, before=before)
+    payment.invoice = invoice
+    return payment
+
+
+@transaction.atomic
+def invoice_cancel(*, actor, invoice, reason: str, on: datetime.date | None = None):
+    """Cancel an invoice nothing has been paid on: its entry is reversed (dated ``on``, today
+    by default) and its sessions may be billed again."""
+    from accounting.services import journal_entry_reverse_for_source
+    from coaching.choices import InvoiceStatus
+    from coaching.models import CoachingInvoiceLine
+
+    _require_manager(actor, invoice.engagement)
+    invoice = _lock_invoice(invoice)
+    if invoice.amount_paid > 0:
+        raise ValidationError(
+            _("%(paid)s %(currency)s has been paid on this invoice; it cannot be cancelled.")
+            % {"paid": invoice.amount_paid, "currency": invoice.currency}
+        )
+    if not (reason or "").strip():
+        raise ValidationError({"reason": _("Say why the invoice is cancelled.")})
+    before = snapshot(invoice, _INVOICE_FIELDS)
+    on = on or business_date()
+    if invoice.status == InvoiceStatus.ISSUED and invoice.journal_entry_id:
+        journal_entry_reverse_for_source(
+            actor=actor,
+            entry=invoice.journal_entry,
+            entry_date=on,
+            reason=_("coaching invoice %(number)s cancelled") % {"number": invoice.number},
+        )
+    CoachingInvoiceLine.objects.filter(invoice=invoice).update(is_active=False)
+    invoice.cancelled_on = on
+    invoice.cancellation_reason = reason.strip()[:250]
+    return _invoice_transition(
+        invoice,
+        InvoiceStatus.CANCELLED,
+        actor=actor,
+        extra_fields=["cancelled_on", "cancellation_reason"],
+        before=before,
+    )

@@ -43,5 +43,12 @@ urlpatterns = [
         views.session_confirm_staff,
         name="session_confirm_staff",
     ),
+    path("invoices/", views.invoice_list, name="invoice_list"),
+    path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
+    path("invoices/<int:pk>/invoice.pdf", views.invoice_pdf, name="invoice_pdf"),
+    path("invoices/<int:pk>/payments/", views.invoice_payment, name="invoice_payment"),
+    path("invoices/<int:pk>/cancel/", views.invoice_cancel, name="invoice_cancel"),
+    path("engagements/<int:pk>/invoice/", views.invoice_issue, name="invoice_issue"),
+    path("reports/volunteer-hours/", views.volunteer_hours_report, name="volunteer_hours"),
     path("confirm/<str:token>/", views.session_confirm_public, name="session_confirm_public"),
 ]

@@ -656,3 +656,198 @@ def session_confirm_public(request, token: str):
             "error": error,
         },
     )
+
+
+# --- billing ---------------------------------------------------------------------------------
+
+
+def _invoice_page(invoice_id: int) -> str:
+    return reverse("coaching:invoice_detail", args=[invoice_id])
+
+
+@capability_required(Capability.COACHING_MANAGE)
+def invoice_list(request):
+    from coaching.choices import InvoiceStatus
+    from coaching.selectors import invoice_list as invoices_for
+
+    status = request.GET.get("status", "")
+    if status not in InvoiceStatus.values:
+        status = ""
+    page = Paginator(invoices_for(user=request.user, status=status), PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "coaching/invoice_list.html",
+        {
+            "page": page,
+            "invoices": page.object_list,
+            "status": status,
+            "statuses": InvoiceStatus.choices,
+            "can": _can(request.user),
+        },
+    )
+
+
+@require_POST
+@capability_required(Capability.COACHING_MANAGE)
+def invoice_issue(request, pk: int):
+    from coaching.forms import InvoiceIssueForm
+
+    engagement = engagement_get_for_user(user=request.user, engagement_id=pk)
+    form = InvoiceIssueForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Give the invoice's issue date."))
+        return redirect(engagement.get_absolute_url())
+    try:
+        invoice = services.invoice_for_engagement(
+            actor=request.user, engagement=engagement, issue_date=form.cleaned_data["issue_date"]
+        )
+    except (PermissionDenied, ValidationError) as exc:
+        messages.error(request, _refusal_text(exc))
+        return redirect(engagement.get_absolute_url())
+    messages.success(request, _("Invoice %(number)s issued.") % {"number": invoice.number})
+    return redirect(_invoice_page(invoice.pk))
+
+
+@capability_required(Capability.COACHING_MANAGE)
+def invoice_detail(request, pk: int):
+    from coaching.forms import InvoiceCancelForm, PaymentForm
+    from coaching.selectors import invoice_get_for_user
+
+    invoice = invoice_get_for_user(user=request.user, invoice_id=pk)
+    return render(
+        request,
+        "coaching/invoice_detail.html",
+        {
+            "invoice": invoice,
+            "payment_form": PaymentForm(
+                initial={"amount": invoice.balance, "date": timezone.localdate()}
+            ),
+            "cancel_form": InvoiceCancelForm(),
+            "can": _can(request.user),
+        },
+    )
+
+
+@require_POST
+@capability_required(Capability.COACHING_MANAGE)
+def invoice_payment(request, pk: int):
+    from coaching.forms import PaymentForm
+    from coaching.selectors import invoice_get_for_user
+
+    invoice = invoice_get_for_user(user=request.user, invoice_id=pk)
+    form = PaymentForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(_invoice_page(invoice.pk))
+    data = form.cleaned_data
+    return _run(
+        request,
+        _invoice_page(invoice.pk),
+        lambda: services.payment_record(
+            actor=request.user,
+            invoice=invoice,
+            amount=data["amount"],
+            date=data["date"],
+            channel=data["channel"],
+        ),
+        _("Payment recorded."),
+    )
+
+
+@require_POST
+@capability_required(Capability.COACHING_MANAGE)
+def invoice_cancel(request, pk: int):
+    from coaching.forms import InvoiceCancelForm
+    from coaching.selectors import invoice_get_for_user
+
+    invoice = invoice_get_for_user(user=request.user, invoice_id=pk)
+    form = InvoiceCancelForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, _("Say why the invoice is cancelled."))
+        return redirect(_invoice_page(invoice.pk))
+    return _run(
+        request,
+        _invoice_page(invoice.pk),
+        lambda: services.invoice_cancel(
+            actor=request.user, invoice=invoice, reason=form.cleaned_data["reason"]
+        ),
+        _("Invoice cancelled; its journal entry was reversed."),
+    )
+
+
+@capability_required(Capability.COACHING_MANAGE)
+def invoice_pdf(request, pk: int):
+    from django.http import HttpResponse
+
+    from coaching.documents import invoice_pdf as render_invoice_pdf
+    from coaching.selectors import invoice_get_for_user
+
+    invoice = invoice_get_for_user(user=request.user, invoice_id=pk)
+    response = HttpResponse(
+        render_invoice_pdf(invoice=invoice, user=request.user), content_type="application/pdf"
+    )
+    response["Content-Disposition"] = f'inline; filename="{invoice.number}.pdf"'
+    return response
+
+
+@capability_required(Capability.COACHING_MANAGE)
+def volunteer_hours_report(request):
+    """Hours given by volunteer coaches in a period, valued at their hourly rate; ?format=csv."""
+    import csv
+
+    from django.http import HttpResponse
+
+    from coaching.forms import VolunteerHoursForm
+    from coaching.selectors import volunteer_hours
+    from mfi.money import round_money
+
+    today = timezone.localdate()
+    data = request.GET if "date_from" in request.GET else None
+    form = VolunteerHoursForm(data, initial={"date_from": today.replace(day=1), "date_to": today})
+    if data is None:
+        period = (today.replace(day=1), today)
+    elif form.is_valid():
+        period = (form.cleaned_data["date_from"], form.cleaned_data["date_to"])
+    else:
+        period = None
+    rows = (
+        volunteer_hours(user=request.user, date_from=period[0], date_to=period[1]) if period else []
+    )
+    if period and request.GET.get("format") == "csv":
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = (
+            f'attachment; filename="volunteer-hours-{period[0]:%Y%m%d}-{period[1]:%Y%m%d}.csv"'
+        )
+        writer = csv.writer(response)
+        writer.writerow(
+            [_("Coach"), _("Sessions"), _("Hours"), _("Hourly rate"), _("Value"), _("Currency")]
+        )
+        for row in rows:
+            writer.writerow(
+                [
+                    row.coach.display_name,
+                    row.sessions,
+                    row.hours,
+                    round_money(row.coach.hourly_rate, row.currency),
+                    row.value,
+                    row.currency,
+                ]
+            )
+        return response
+    return render(
+        request,
+        "coaching/volunteer_hours.html",
+        {
+            "form": form,
+            "rows": rows,
+            "period": period,
+            "query": urlencode(
+                {"date_from": period[0].isoformat(), "date_to": period[1].isoformat()}
+            )
+            if period
+            else "",
+            "can": _can(request.user),
+        },
+    )

@@ -113,3 +113,41 @@ TASK_TRANSITIONS: dict[str, frozenset[str]] = {
     TaskStatus.DONE: frozenset(),
     TaskStatus.CANCELLED: frozenset(),
 }
+
+
+class LeadStage(models.TextChoices):
+    """Where a prospect is in the sales pipeline; ``client`` and ``lost`` end it."""
+
+    PROSPECT = "prospect", _("Prospect")
+    CONTACTED = "contacted", _("Contacted")
+    APPLIED = "applied", _("Applied")
+    CLIENT = "client", _("Client")
+    LOST = "lost", _("Lost")
+
+
+class LeadSource(models.TextChoices):
+    WALK_IN = "walk_in", _("Walk-in")
+    REFERRAL = "referral", _("Referral")
+    FIELD_VISIT = "field_visit", _("Field visit")
+    MEDIA = "media", _("Radio / social media")
+    PARTNER = "partner", _("Partner")
+    OTHER = "other", _("Other")
+
+
+# The allowed moves of a lead; a lost lead may be reopened as a prospect, a client is final.
+LEAD_TRANSITIONS: dict[str, frozenset[str]] = {
+    LeadStage.PROSPECT: frozenset({LeadStage.CONTACTED, LeadStage.APPLIED, LeadStage.LOST}),
+    LeadStage.CONTACTED: frozenset({LeadStage.APPLIED, LeadStage.LOST}),
+    LeadStage.APPLIED: frozenset({LeadStage.CLIENT, LeadStage.LOST}),
+    LeadStage.CLIENT: frozenset(),
+    LeadStage.LOST: frozenset({LeadStage.PROSPECT}),
+}
+
+
+class DuplicateReason(models.TextChoices):
+    """Why two parties look like the same person or enterprise."""
+
+    CIVIL_ID = "civil_id", _("Same civil ID")
+    NIF = "nif", _("Same NIF")
+    PHONE = "phone", _("Same phone")
+    NAME_BIRTH_DATE = "name_birth_date", _("Similar name and same date of birth")

@@ -8,7 +8,14 @@ from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from crm.choices import ConsentPurpose, InteractionKind, InteractionOutcome, LinkKind
+from crm.choices import (
+    ConsentPurpose,
+    InteractionKind,
+    InteractionOutcome,
+    LeadSource,
+    LeadStage,
+    LinkKind,
+)
 from crm.identifiers import (
     normalise_civil_id,
     normalise_nif,
@@ -222,3 +229,37 @@ class TaskReassignForm(forms.Form):
             "first_name", "last_name", "username"
         )
         self.fields["assigned_to"].label_from_instance = lambda staff: staff.display_name
+
+
+class LeadForm(forms.Form):
+    """Enter a prospect in the pipeline."""
+
+    source = forms.ChoiceField(label=_("Source"), choices=LeadSource.choices)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", _("Add to pipeline")))
+
+
+class LeadMoveForm(forms.Form):
+    to_stage = forms.ChoiceField(label=_("Move to"), choices=LeadStage.choices)
+    lost_reason = forms.CharField(label=_("Reason lost"), max_length=250, required=False)
+
+
+class SegmentForm(forms.Form):
+    """Save the party-list filter (``query``, a query string) under a name."""
+
+    name = forms.CharField(label=_("Name"), max_length=100)
+    query = forms.CharField(label=_("Filter"), max_length=500, widget=forms.HiddenInput)
+    is_shared = forms.BooleanField(label=_("Share with colleagues"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", _("Save segment")))
+
+
+class PartyMergeForm(forms.Form):
+    keep = forms.IntegerField(widget=forms.HiddenInput)
+    remove = forms.IntegerField(widget=forms.HiddenInput)

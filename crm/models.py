@@ -16,6 +16,8 @@ from crm.choices import (
     InteractionKind,
     InteractionOutcome,
     Island,
+    LeadSource,
+    LeadStage,
     LinkKind,
     PartyKind,
     Relationship,
@@ -377,3 +379,82 @@ class TaskReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} {self.sent_on}"
+
+
+class Lead(models.Model):
+    """A prospect in the sales pipeline: one per party, moved only by ``crm.leads.lead_move``.
+
+    ``applied_at`` and ``converted_at`` record when the lead first reached "applied" and "client";
+    they stay set if the lead is lost later, so conversion figures count every lead that got there.
+    """
+
+    party = models.OneToOneField(
+        Party, on_delete=models.CASCADE, related_name="lead", verbose_name=_("party")
+    )
+    stage = models.CharField(
+        _("stage"), max_length=12, choices=LeadStage.choices, default=LeadStage.PROSPECT
+    )
+    source = models.CharField(_("source"), max_length=16, choices=LeadSource.choices)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="leads",
+        verbose_name=_("owner"),
+    )
+    lost_reason = models.CharField(_("reason lost"), max_length=250, blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    stage_changed_at = models.DateTimeField(_("stage changed"), default=timezone.now)
+    applied_at = models.DateTimeField(_("applied at"), null=True, blank=True)
+    converted_at = models.DateTimeField(_("became client at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-stage_changed_at", "-pk"]
+        verbose_name = _("lead")
+        verbose_name_plural = _("leads")
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(stage=LeadStage.LOST) | ~Q(lost_reason=""),
+                name="%(app_label)s_%(class)s_lost_has_reason",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party} ({self.get_stage_display()})"
+
+    @property
+    def branch_id(self) -> int:
+        return self.party.branch_id
+
+
+class Segment(models.Model):
+    """A saved party-list filter: the query string understood by ``crm.filters.PartyFilter``.
+
+    Opening a segment runs the filter again on the viewer's own scope, so sharing a segment never
+    shows anyone parties outside their branches.
+    """
+
+    name = models.CharField(_("name"), max_length=100)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="party_segments",
+        verbose_name=_("owner"),
+    )
+    is_shared = models.BooleanField(_("shared with colleagues"), default=False)
+    query = models.CharField(_("filter"), max_length=500)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["name", "pk"]
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "name"], name="%(app_label)s_%(class)s_unique_name"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm import task_views, views
+from crm import lead_views, task_views, views
 
 app_name = "crm"
 
@@ -31,4 +31,11 @@ urlpatterns = [
     path("tasks/<int:task_id>/complete/", task_views.task_complete, name="task_complete"),
     path("tasks/<int:task_id>/cancel/", task_views.task_cancel, name="task_cancel"),
     path("tasks/<int:task_id>/reassign/", task_views.task_reassign, name="task_reassign"),
+    path("leads/", lead_views.lead_pipeline, name="lead_pipeline"),
+    path("<int:party_id>/lead/", lead_views.lead_create, name="lead_create"),
+    path("leads/<int:lead_id>/move/", lead_views.lead_move, name="lead_move"),
+    path("segments/", lead_views.segment_list, name="segment_list"),
+    path("segments/<int:segment_id>/", lead_views.segment_open, name="segment_open"),
+    path("duplicates/", lead_views.duplicate_review, name="duplicate_review"),
+    path("duplicates/merge/", lead_views.party_merge, name="party_merge"),
 ]

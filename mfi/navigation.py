@@ -27,14 +27,12 @@ MENU: list[NavItem] = [
     NavItem(_("Home"), "home", None, "house"),
     NavItem(_("My tasks"), "crm:task_list", Capability.PARTY_EDIT, "list-check"),
     NavItem(_("Parties"), "crm:party_list", Capability.PARTY_VIEW, "people"),
-    NavItem(_("New person"), "crm:party_create", Capability.PARTY_EDIT, "person-plus", ("person",)),
-    NavItem(
-        _("New enterprise"), "crm:party_create", Capability.PARTY_EDIT, "shop", ("enterprise",)
-    ),
+    NavItem(_("Leads"), "crm:lead_pipeline", Capability.PARTY_EDIT, "funnel"),
     NavItem(_("Loans"), "loans:portfolio", Capability.LOAN_VIEW, "cash-coin"),
     NavItem(_("Approvals"), "loans:approvals", Capability.LOAN_APPROVE, "check2-square"),
     NavItem(_("Offers"), "loans:catalogue", Capability.LOAN_PRODUCT_ADMIN, "collection"),
     NavItem(_("Coaching"), "coaching:dashboard", Capability.COACHING_VIEW, "person-video3"),
+    NavItem(_("Learning"), "elearning:course_list", Capability.LEARNING_VIEW, "mortarboard"),
     NavItem(_("Accounting"), "accounting:overview", Capability.LEDGER_VIEW, "calculator"),
     NavItem(_("Audit trail"), "audit:search", Capability.AUDIT_SEARCH, "journal-text"),
     NavItem(_("System"), "system_status", Capability.USER_ADMIN, "gear"),

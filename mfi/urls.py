@@ -41,6 +41,7 @@ urlpatterns = [
     path("accounting/", include("accounting.urls")),
     path("loans/", include("loans.urls")),
     path("coaching/", include("coaching.urls")),
+    path("learning/", include("elearning.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),

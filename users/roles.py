@@ -45,6 +45,8 @@ class Capability(models.TextChoices):
     COACHING_VIEW = "coaching.view", _("See coaching engagements, coaches and products")
     COACHING_MANAGE = "coaching.manage", _("Manage coaching products, coaches and engagements")
     COACHING_SESSION_LOG = "coaching.session_log", _("Log coaching sessions")
+    LEARNING_VIEW = "learning.view", _("See courses and learners' progress")
+    LEARNING_MANAGE = "learning.manage", _("Manage courses, enrol learners, record progress")
 
 
 _ALL_STAFF = frozenset(Role)
@@ -93,6 +95,10 @@ CAPABILITIES: dict[Capability, frozenset[Role]] = {
     Capability.COACHING_MANAGE: frozenset({Role.MANAGER, Role.BRANCH_MANAGER, Role.ADMINISTRATOR}),
     Capability.COACHING_SESSION_LOG: frozenset(
         {Role.COACH, Role.MANAGER, Role.BRANCH_MANAGER, Role.ADMINISTRATOR}
+    ),
+    Capability.LEARNING_VIEW: _ALL_STAFF,
+    Capability.LEARNING_MANAGE: frozenset(
+        {Role.COACH, Role.LOAN_OFFICER, Role.MANAGER, Role.BRANCH_MANAGER, Role.ADMINISTRATOR}
     ),
 }
 

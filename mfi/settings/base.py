@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "loans",
     "accounting",
     "coaching",
+    "elearning",
     "compliance",
     "p2p_export",
 ]

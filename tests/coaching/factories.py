@@ -119,3 +119,11 @@ def log_session(
         status=status,
         **extra,
     )
+
+
+def held_sessions(actor, engagement, minutes: list[int], *, first_day: int = 3) -> list[Session]:
+    """Held sessions of the given lengths, one a day from ``first_day`` of the previous month."""
+    return [
+        log_session(actor, engagement, on=day(first_day + number), minutes=length)
+        for number, length in enumerate(minutes)
+    ]

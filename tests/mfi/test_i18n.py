@@ -93,12 +93,13 @@ def test_a_loan_officer_gets_the_party_list_in_portuguese_from_the_language_cook
         "Início",
         "As minhas tarefas",
         "Entidades",
-        "Nova pessoa",
-        "Nova empresa",
+        "Oportunidades",
         "Empréstimos",
         "Coaching",
+        "Formação",
         "API",
     ]
+    assert "Nova pessoa" in html  # the button on the party list
     assert "Oficial de crédito" in html  # the role under the user menu
     assert "Terminar sessão" in html
     assert "New person" not in html
