@@ -537,3 +537,68 @@ class CoachingPayment(models.Model):
     @property
     def branch_id(self) -> int:
         return self.invoice.branch_id
+
+
+# --- automation --------------------------------------------------------------------------------
+
+
+class CoachingReferralRule(models.Model):
+    """One branch's rule: when a loan of the branch enters ``delinquency_bucket`` (a label of the
+    product's buckets such as "31-60"), the ``coordinator`` gets a CRM task to offer coaching to
+    the borrower. At most one rule per branch."""
+
+    branch = models.OneToOneField(
+        "users.Branch",
+        on_delete=models.PROTECT,
+        related_name="coaching_referral_rule",
+        verbose_name=_("branch"),
+    )
+    delinquency_bucket = models.CharField(
+        _("delinquency bucket"), max_length=12, help_text=_('A bucket label, e.g. "31-60".')
+    )
+    coordinator = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("coaching coordinator"),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["branch__name"]
+        verbose_name = _("coaching referral rule")
+        verbose_name_plural = _("coaching referral rules")
+
+    def __str__(self) -> str:
+        return f"{self.branch} · {self.delinquency_bucket}"
+
+
+class CoachingReferral(models.Model):
+    """A referral made by a rule: the CRM task offering coaching for one loan in one delinquency
+    bucket. Unique per loan and bucket, so the nightly run refers a loan once per bucket."""
+
+    loan = models.ForeignKey(
+        "loans.Loan", on_delete=models.PROTECT, related_name="coaching_referrals"
+    )
+    rule = models.ForeignKey(
+        CoachingReferralRule, on_delete=models.PROTECT, related_name="referrals"
+    )
+    delinquency_bucket = models.CharField(_("delinquency bucket"), max_length=12)
+    days_past_due = models.PositiveIntegerField(_("days past due when referred"))
+    task_id = models.PositiveBigIntegerField(_("CRM task"))
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("coaching referral")
+        verbose_name_plural = _("coaching referrals")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["loan", "delinquency_bucket"],
+                name="%(app_label)s_%(class)s_once_per_loan_bucket",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.loan_id} · {self.delinquency_bucket}"

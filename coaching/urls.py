@@ -50,5 +50,6 @@ urlpatterns = [
     path("invoices/<int:pk>/cancel/", views.invoice_cancel, name="invoice_cancel"),
     path("engagements/<int:pk>/invoice/", views.invoice_issue, name="invoice_issue"),
     path("reports/volunteer-hours/", views.volunteer_hours_report, name="volunteer_hours"),
+    path("reports/<slug:name>/", views.coaching_report, name="report"),
     path("confirm/<str:token>/", views.session_confirm_public, name="session_confirm_public"),
 ]

@@ -851,3 +851,67 @@ def volunteer_hours_report(request):
             "can": _can(request.user),
         },
     )
+
+
+# --- reports -------------------------------------------------------------------------------------
+
+
+@capability_required(Capability.COACHING_MANAGE)
+def coaching_report(request, name: str):
+    """A coaching report (``activity`` or ``portfolio``) as HTML, ``?format=csv`` or
+    ``?format=pdf``; the period defaults to the current month, the branch to the whole scope."""
+    import io
+
+    from django.http import HttpResponse
+
+    from coaching.reports import BUILDERS, REPORT_TITLES, CoachingReportForm
+
+    if name not in BUILDERS:
+        raise Http404
+    today = timezone.localdate()
+    data = request.GET if "date_from" in request.GET else None
+    if data is None:
+        data = {"date_from": today.replace(day=1).isoformat(), "date_to": today.isoformat()}
+    form = CoachingReportForm(data, user=request.user)
+    built = None
+    if form.is_valid():
+        built = BUILDERS[name](user=request.user, **form.cleaned_data)
+        output = request.GET.get("format", "html")
+        if output == "csv":
+            stream = io.StringIO()
+            built.write_csv(stream)
+            response = HttpResponse(stream.getvalue(), content_type="text/csv; charset=utf-8")
+            response["Content-Disposition"] = f'attachment; filename="{built.filename_stem}.csv"'
+            return response
+        if output == "pdf":
+            from django.template.loader import render_to_string
+            from weasyprint import HTML  # heavy import, only when a PDF is asked for
+
+            html = render_to_string(
+                "coaching/report_pdf.html",
+                {
+                    "report": built,
+                    "rows": built.display_rows(),
+                    "generated_at": timezone.localtime().strftime("%Y-%m-%d %H:%M"),
+                    "generated_by": request.user.display_name,
+                },
+            )
+            response = HttpResponse(HTML(string=html).write_pdf(), content_type="application/pdf")
+            response["Content-Disposition"] = f'inline; filename="{built.filename_stem}.pdf"'
+            return response
+    export = {}
+    if built is not None:
+        params = {key: value for key, value in form.data.items() if key != "format" and value}
+        export = {kind: "?" + urlencode({**params, "format": kind}) for kind in ("csv", "pdf")}
+    return render(
+        request,
+        "coaching/report.html",
+        {
+            "name": name,
+            "title": REPORT_TITLES[name],
+            "form": form,
+            "report": built,
+            "rows": built.display_rows() if built else [],
+            "export": export,
+        },
+    )

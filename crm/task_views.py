@@ -11,21 +11,22 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from crm import interactions
-from crm.choices import TimelineKind
 from crm.forms import InteractionForm, TaskReassignForm
 from crm.selectors import party_get_for_user
 from crm.timeline import (
+    TIMELINE_KIND_VALUES,
     party_timeline,
     task_counts_for_user,
     task_get_for_user,
     tasks_grouped_for_user,
+    timeline_kind_choices,
 )
 from mfi.permissions import capability_required
 from users.roles import Capability
 
 
 def _timeline_context(request, party, form):
-    kinds = [kind for kind in request.GET.getlist("kind") if kind in TimelineKind.values]
+    kinds = [kind for kind in request.GET.getlist("kind") if kind in TIMELINE_KIND_VALUES]
     return {
         "party": party,
         "specific": party.specific,
@@ -33,7 +34,7 @@ def _timeline_context(request, party, form):
         "perms_loan_apply": request.user.has_capability(Capability.LOAN_APPLY),
         "tab": "timeline",
         "entries": party_timeline(user=request.user, party=party, kinds=kinds or None),
-        "kind_choices": TimelineKind.choices,
+        "kind_choices": timeline_kind_choices(),
         "selected_kinds": kinds,
         "form": form,
     }

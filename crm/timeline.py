@@ -1,9 +1,10 @@
 """Reads of the client timeline, interactions and tasks, always scoped to what the user may see.
 
 The timeline of a party merges, newest first, its interactions, the audit events of the party's
-own record (details, links, consents) and its loan events (submitted, approved, disbursed,
-repaid, closed ...). It reads no ledger and costs a fixed number of queries, whatever the
-party's history.
+own record (details, links, consents), its loan events (submitted, approved, disbursed,
+repaid, closed ...), its coaching sessions (planned, held, no-show) and its course progress
+(enrolled, lessons completed, quiz attempts, certificate). It reads no ledger and costs a fixed
+number of queries, whatever the party's history.
 """
 
 from __future__ import annotations
@@ -13,7 +14,19 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from django.contrib.contenttypes.models import ContentType
-from django.db.models import CharField, Count, Q, QuerySet
+from django.db.models import (
+    BooleanField,
+    CharField,
+    Count,
+    DateField,
+    DateTimeField,
+    DecimalField,
+    F,
+    IntegerField,
+    Q,
+    QuerySet,
+    Value,
+)
 from django.db.models.functions import Cast
 from django.http import Http404
 from django.urls import reverse
@@ -21,9 +34,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
+from coaching.choices import SessionStatus
+from coaching.selectors import sessions_visible_to
 from crm.choices import InteractionKind, TaskStatus, TimelineKind
 from crm.models import Consent, Enterprise, Interaction, Party, PartyLink, Person, Task
 from crm.selectors import parties_visible_to
+from elearning.models import Certificate, Enrolment, LessonCompletion, QuizAttempt
+from elearning.selectors import learners_visible_to
 from loans.choices import TransactionKind
 from loans.models import Loan
 from loans.selectors import loans_visible_to
@@ -33,6 +50,25 @@ from users.roles import Capability
 # How many entries a timeline shows at most (the newest).
 TIMELINE_LIMIT = 200
 INTERACTION_KINDS = frozenset(InteractionKind.values)
+# Kinds of entries beyond ``TimelineKind`` (coaching sessions and course progress).
+COACHING_KIND = "coaching"
+COURSE_KIND = "course"
+EXTRA_KINDS = (COACHING_KIND, COURSE_KIND)
+TIMELINE_KIND_VALUES = frozenset(TimelineKind.values) | frozenset(EXTRA_KINDS)
+# Coaching sessions on the timeline: cancelled ones never happened.
+TIMELINE_SESSION_STATUSES = (SessionStatus.PLANNED, SessionStatus.HELD, SessionStatus.NO_SHOW)
+
+
+def timeline_kind_choices() -> list[tuple[str, str]]:
+    """Every kind a timeline can be filtered by, for the filter chips."""
+    choices = list(TimelineKind.choices)
+    known = {value for value, _label in choices}
+    choices += [
+        (value, label)
+        for value, label in ((COACHING_KIND, _("Coaching")), (COURSE_KIND, _("Courses")))
+        if value not in known
+    ]
+    return choices
 
 
 @dataclass(frozen=True)
@@ -59,7 +95,12 @@ class TimelineEntry:
         """The badge of one entry ("Call", "Loan", "Change")."""
         if self.kind in INTERACTION_KINDS:
             return InteractionKind(self.kind).label
-        return _("Loan") if self.kind == TimelineKind.LOAN else _("Change")
+        labels = {
+            TimelineKind.LOAN: _("Loan"),
+            COACHING_KIND: _("Coaching"),
+            COURSE_KIND: _("Course"),
+        }
+        return labels.get(self.kind, _("Change"))
 
 
 def _start_of_day(day: datetime.date) -> datetime.datetime:
@@ -279,21 +320,182 @@ def _loan_entries(user, party: Party) -> list[TimelineEntry]:
     return entries
 
 
+# --- Coaching sessions ---------------------------------------------------------------------------
+
+
+def _coaching_entries(user, party: Party) -> list[TimelineEntry]:
+    """Planned, held and missed sessions of the party's engagements the user may see, in one
+    query; each links to its engagement's page."""
+    if not user.has_capability(Capability.COACHING_VIEW):
+        return []
+    sessions = (
+        sessions_visible_to(user)
+        .prefetch_related(None)
+        .filter(engagement__party=party, status__in=TIMELINE_SESSION_STATUSES)
+        .select_related("engagement__coach__user", "engagement__product")
+        .order_by("-scheduled_at", "-pk")[:TIMELINE_LIMIT]
+    )
+    titles = {
+        SessionStatus.PLANNED: _("Coaching session planned"),
+        SessionStatus.HELD: _("Coaching session held"),
+        SessionStatus.NO_SHOW: _("Coaching session missed (no-show)"),
+    }
+    entries = []
+    for session in sessions:
+        engagement = session.engagement
+        detail = [
+            _("%(minutes)s min") % {"minutes": session.duration_minutes},
+            session.get_mode_display(),
+            engagement.product.name,
+        ]
+        entries.append(
+            TimelineEntry(
+                when=session.scheduled_at,
+                kind=COACHING_KIND,
+                title=titles.get(session.status, session.get_status_display()),
+                detail=" · ".join(str(part) for part in detail if part),
+                link=reverse("coaching:engagement_detail", args=[engagement.pk]),
+                actor=engagement.coach.user.display_name,
+                key=f"coaching-session-{session.pk}",
+                rank=(3, session.pk),
+            )
+        )
+    return entries
+
+
+# --- Course progress -----------------------------------------------------------------------------
+
+_PROGRESS_ENROLLED, _PROGRESS_LESSON, _PROGRESS_QUIZ, _PROGRESS_CERTIFICATE = range(4)
+
+
+def _progress_rows(qs: QuerySet, **columns) -> QuerySet:
+    """One branch of the course-progress union: the same named columns, in the same order."""
+    order = ("step", "row_id", "at", "on", "course_ref", "course_name", "item", "score", "ok")
+    typed = {
+        "step": IntegerField(),
+        "row_id": IntegerField(),
+        "at": DateTimeField(),
+        "on": DateField(),
+        "course_ref": IntegerField(),
+        "course_name": CharField(),
+        "item": CharField(),
+        "score": DecimalField(max_digits=7, decimal_places=4),
+        "ok": BooleanField(),
+    }
+    annotations = {}
+    for name in order:
+        value = columns.get(name)
+        if value is None or not hasattr(value, "resolve_expression"):
+            # Typed, so that the branches' columns match in the union (NULL is text otherwise).
+            value = Cast(Value(value), output_field=typed[name])
+        annotations[name] = value
+    return qs.order_by().annotate(**annotations).values_list(*order)
+
+
+def _course_entries(user, party: Party) -> list[TimelineEntry]:
+    """Enrolments, completed lessons, quiz attempts and certificates of the party, in one query
+    (a union), from the learners the user may see; each links to the course's page."""
+    if not user.has_capability(Capability.LEARNING_VIEW):
+        return []
+    visible = learners_visible_to(user).filter(pk=party.pk).values("pk")
+    enrolments = _progress_rows(
+        Enrolment.objects.filter(party__in=visible),
+        step=_PROGRESS_ENROLLED,
+        row_id=F("pk"),
+        at=F("enrolled_at"),
+        course_ref=F("course_id"),
+        course_name=F("course__title"),
+        item="",
+    )
+    lessons = _progress_rows(
+        LessonCompletion.objects.filter(enrolment__party__in=visible),
+        step=_PROGRESS_LESSON,
+        row_id=F("pk"),
+        at=F("completed_at"),
+        course_ref=F("enrolment__course_id"),
+        course_name=F("enrolment__course__title"),
+        item=F("lesson__title"),
+    )
+    attempts = _progress_rows(
+        QuizAttempt.objects.filter(enrolment__party__in=visible),
+        step=_PROGRESS_QUIZ,
+        row_id=F("pk"),
+        at=F("attempted_at"),
+        course_ref=F("enrolment__course_id"),
+        course_name=F("enrolment__course__title"),
+        item=F("quiz__lesson__title"),
+        score=F("score_percent"),
+        ok=F("passed"),
+    )
+    certificates = _progress_rows(
+        Certificate.objects.filter(enrolment__party__in=visible),
+        step=_PROGRESS_CERTIFICATE,
+        row_id=F("pk"),
+        at=F("enrolment__completed_at"),
+        on=F("issued_on"),
+        course_ref=F("enrolment__course_id"),
+        course_name=F("enrolment__course__title"),
+        item=F("code"),
+    )
+    rows = enrolments.union(lessons, attempts, certificates, all=True)
+    entries = []
+    for step, row_id, at, on, course_id, course_title, item, score, passed in rows:
+        course = {"course": course_title}
+        link = reverse("elearning:course_detail", args=[course_id])
+        is_date_only = False
+        if step == _PROGRESS_ENROLLED:
+            title, detail, key = _("Enrolled in %(course)s") % course, "", f"enrolment-{row_id}"
+        elif step == _PROGRESS_LESSON:
+            title = _("Lesson completed in %(course)s") % course
+            detail, key = item, f"lesson-completion-{row_id}"
+        elif step == _PROGRESS_QUIZ:
+            title = (
+                _("Quiz passed in %(course)s") if passed else _("Quiz failed in %(course)s")
+            ) % course
+            detail = _("%(lesson)s · score %(score)s %%") % {
+                "lesson": item,
+                "score": f"{score:.2f}",
+            }
+            key = f"quiz-attempt-{row_id}"
+        else:
+            title = _("Certificate issued for %(course)s") % course
+            detail = _("Verification code %(code)s") % {"code": item}
+            key = f"certificate-{row_id}"
+            # Issued when the course was completed; known by its date only otherwise.
+            if at is None or timezone.localdate(at) != on:
+                at, is_date_only = _start_of_day(on), True
+        entries.append(
+            TimelineEntry(
+                when=at,
+                kind=COURSE_KIND,
+                title=title,
+                detail=detail,
+                link=link,
+                is_date_only=is_date_only,
+                key=key,
+                rank=(4, step, row_id),
+            )
+        )
+    entries.sort(key=lambda entry: (entry.when, entry.rank), reverse=True)
+    return entries[:TIMELINE_LIMIT]
+
+
 # --- The timeline --------------------------------------------------------------------------------
 
 
 def party_timeline(
     *, user, party: Party, kinds: Iterable[str] | None = None, limit: int = TIMELINE_LIMIT
 ) -> list[TimelineEntry]:
-    """The party's timeline, newest first, optionally only some ``TimelineKind`` values.
+    """The party's timeline, newest first, optionally only some kinds (``TimelineKind`` values,
+    ``"coaching"`` and ``"course"``).
 
-    Raises Http404 if the user may not see the party. At most six queries whatever the history:
+    Raises Http404 if the user may not see the party. At most eight queries whatever the history:
     the scope check, interactions, audit events (plus content types once per process), loans and
-    their transactions.
+    their transactions, coaching sessions, and course progress (one union).
     """
     if not parties_visible_to(user).filter(pk=party.pk).exists():
         raise Http404("No such party")
-    wanted = set(TimelineKind.values) if not kinds else set(kinds) & set(TimelineKind.values)
+    wanted = set(TIMELINE_KIND_VALUES) if not kinds else set(kinds) & TIMELINE_KIND_VALUES
     timeline_url = reverse("crm:party_timeline", args=[party.pk])
     entries: list[TimelineEntry] = []
     interaction_kinds = wanted & INTERACTION_KINDS
@@ -303,6 +505,10 @@ def party_timeline(
         entries += _change_entries(party)
     if TimelineKind.LOAN in wanted:
         entries += _loan_entries(user, party)
+    if COACHING_KIND in wanted:
+        entries += _coaching_entries(user, party)
+    if COURSE_KIND in wanted:
+        entries += _course_entries(user, party)
     entries.sort(key=lambda entry: (entry.when, entry.rank), reverse=True)
     return entries[:limit]
 

@@ -186,6 +186,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "crm.tasks.send_task_reminders",
         "schedule": crontab(hour=7, minute=0),  # each morning, local time
     },
+    "coaching-referrals": {
+        "task": "coaching.tasks.referrals",
+        "schedule": crontab(hour=0, minute=15),  # after end of day has set days past due
+    },
     "loans-end-of-day": {
         "task": "loans.tasks.end_of_day",
         "schedule": crontab(hour=23, minute=30),  # close of business, local time

@@ -14,13 +14,24 @@ from rest_framework.test import APIClient
 
 from accounting.chart import chart_install
 from audit.models import AuditEvent
+from coaching.choices import SessionMode, SessionStatus
 from crm.choices import TaskStatus
 from crm.interactions import interaction_record
 from crm.models import Interaction, Task
 from crm.services import consent_record, party_link_create, party_link_delete, person_update
 from crm.timeline import party_timeline
+from elearning import services as elearning
 from loans.services import repayment_record
+from tests.coaching.factories import (
+    accepted_engagement,
+    at,
+    day,
+    log_session,
+    make_coach,
+    make_product,
+)
 from tests.crm.factories import make_person
+from tests.elearning.factories import answers, make_course, make_lesson, make_quiz
 from tests.factories import UserFactory
 from tests.loans.factories import EMI, active_loan, cash_product
 from users.roles import Role
@@ -225,7 +236,7 @@ def test_the_timeline_keeps_a_fixed_query_count(
             given_on=datetime.date(2026, 1, 5),
         )
     # when
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(8):
         entries = party_timeline(user=loan_officer, party=person)
     # then
     assert len(entries) == 25 + 4 + 2 * 4  # interactions, changes, 2 loans x 4 events
@@ -240,7 +251,7 @@ def test_the_timeline_page_keeps_a_fixed_query_count(
         interaction_record(actor=loan_officer, party=person, kind="note", summary=f"Note {number}")
     client.force_login(loan_officer)
     # when
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(18):
         response = client.get(f"/parties/{person.pk}/timeline/")
     # then
     assert response.status_code == 200
@@ -268,6 +279,211 @@ def test_a_coach_sees_interactions_but_no_loan_events(coach, loan_officer, branc
     entries = party_timeline(user=coach, party=person)
     # then
     assert [entry.kind for entry in entries] == ["visit", "change"]
+
+
+# --- Coaching sessions and course progress ------------------------------------------------------
+
+
+@pytest.fixture
+def coached_person(manager, branch_manager, loan_officer, coach):
+    """A Praia client coached by the ``coach`` persona: a 90-minute held session on day 3 of the
+    previous month, a no-show on day 5 and a phone session planned in two days."""
+    person = make_person(loan_officer, first_name="Ana", last_name="Lopes", assigned_to=coach)
+    product = make_product(manager, name="Business coaching 10 h")
+    engagement = accepted_engagement(
+        branch_manager, party=person, product=product, coach=make_coach(manager, coach)
+    )
+    held = log_session(coach, engagement, on=day(3), minutes=90)
+    missed = log_session(coach, engagement, on=day(5), status=SessionStatus.NO_SHOW)
+    planned_on = timezone.localdate() + datetime.timedelta(days=2)
+    planned = log_session(
+        coach,
+        engagement,
+        on=planned_on,
+        minutes=45,
+        hour=15,
+        status=SessionStatus.PLANNED,
+        mode=SessionMode.PHONE,
+    )
+    return person, engagement, (planned, missed, held)
+
+
+def test_coaching_sessions_are_on_the_timeline_newest_first(branch_manager, coach, coached_person):
+    # given
+    person, engagement, (planned, missed, held) = coached_person
+    # when
+    entries = party_timeline(user=branch_manager, party=person)
+    only_coaching = party_timeline(user=branch_manager, party=person, kinds=["coaching"])
+    # then
+    assert [(entry.kind, entry.title, entry.detail) for entry in entries] == [
+        ("coaching", "Coaching session planned", "45 min · Phone · Business coaching 10 h"),
+        ("change", "Person registered", ""),
+        (
+            "coaching",
+            "Coaching session missed (no-show)",
+            "60 min · In person · Business coaching 10 h",
+        ),
+        ("coaching", "Coaching session held", "90 min · In person · Business coaching 10 h"),
+    ]
+    assert [entry.key for entry in only_coaching] == [
+        f"coaching-session-{planned.pk}",
+        f"coaching-session-{missed.pk}",
+        f"coaching-session-{held.pk}",
+    ]
+    assert [entry.when for entry in only_coaching] == [
+        at(timezone.localdate() + datetime.timedelta(days=2), 15),
+        at(day(5)),
+        at(day(3)),
+    ]
+    assert {entry.link for entry in only_coaching} == {f"/coaching/engagements/{engagement.pk}/"}
+    assert {entry.actor for entry in only_coaching} == {coach.display_name}
+    assert {entry.kind_label for entry in only_coaching} == {"Coaching"}
+    assert not any(entry.is_date_only for entry in only_coaching)
+
+
+def test_coaching_sessions_follow_the_coaching_scope(coached_person, loan_officer, outsider):
+    # given: the officer who registered the client sees coaching of their branch
+    person, _engagement, _sessions = coached_person
+    # when
+    officer_entries = party_timeline(user=loan_officer, party=person, kinds=["coaching"])
+    # then
+    assert len(officer_entries) == 3
+    with pytest.raises(Http404):
+        party_timeline(user=outsider, party=person, kinds=["coaching"])
+
+
+def test_a_coach_sees_the_sessions_of_their_client_on_the_timeline(coach, coached_person):
+    # given
+    person, _engagement, _sessions = coached_person
+    # when
+    entries = party_timeline(user=coach, party=person, kinds=["coaching"])
+    # then
+    assert [entry.title for entry in entries] == [
+        "Coaching session planned",
+        "Coaching session missed (no-show)",
+        "Coaching session held",
+    ]
+
+
+@pytest.fixture
+def learner_progress(loan_officer):
+    """A learner who enrols, completes lesson 1, fails then passes its quiz, and completes
+    lesson 2, which completes the course and issues the certificate."""
+    person = make_person(loan_officer, first_name="Rosa")
+    course = make_course(loan_officer, title="Cash book")
+    first = make_lesson(loan_officer, course, title="Write sales down")
+    second = make_lesson(loan_officer, course, title="Count the till")
+    quiz = make_quiz(loan_officer, first, pass_mark="60", questions=3)
+    enrolment = elearning.enrolment_create(actor=loan_officer, course=course, party=person)
+    elearning.lesson_complete(actor=loan_officer, enrolment=enrolment, lesson=first)
+    failed = elearning.quiz_attempt_record(
+        actor=loan_officer, enrolment=enrolment, quiz=quiz, answers=answers(quiz, right=1)
+    )
+    passed = elearning.quiz_attempt_record(
+        actor=loan_officer, enrolment=enrolment, quiz=quiz, answers=answers(quiz, right=3)
+    )
+    elearning.lesson_complete(actor=loan_officer, enrolment=enrolment, lesson=second)
+    enrolment.refresh_from_db()
+    return person, course, enrolment, (failed, passed)
+
+
+def test_course_progress_is_on_the_timeline_in_order(loan_officer, learner_progress):
+    # given
+    person, course, enrolment, (failed, passed) = learner_progress
+    code = enrolment.certificate.code
+    # when
+    entries = party_timeline(user=loan_officer, party=person, kinds=["course"])
+    # then
+    assert [(entry.title, entry.detail) for entry in entries] == [
+        ("Certificate issued for Cash book", f"Verification code {code}"),
+        ("Lesson completed in Cash book", "Count the till"),
+        ("Quiz passed in Cash book", "Write sales down · score 100.00 %"),
+        ("Quiz failed in Cash book", "Write sales down · score 33.33 %"),
+        ("Lesson completed in Cash book", "Write sales down"),
+        ("Enrolled in Cash book", ""),
+    ]
+    assert entries[0].when == enrolment.completed_at
+    assert entries[-1].when == enrolment.enrolled_at
+    assert entries[2].key == f"quiz-attempt-{passed.pk}"
+    assert entries[3].key == f"quiz-attempt-{failed.pk}"
+    assert entries[0].key == f"certificate-{enrolment.certificate.pk}"
+    assert entries[-1].key == f"enrolment-{enrolment.pk}"
+    assert {entry.link for entry in entries} == {f"/learning/courses/{course.pk}/"}
+    assert {entry.kind for entry in entries} == {"course"}
+    assert {entry.kind_label for entry in entries} == {"Course"}
+    assert not any(entry.is_date_only for entry in entries)
+
+
+def test_the_full_timeline_merges_course_progress_with_the_rest(loan_officer, learner_progress):
+    # given
+    person, _course, _enrolment, _attempts = learner_progress
+    # when
+    entries = party_timeline(user=loan_officer, party=person)
+    # then: the person was registered before any course step
+    assert [entry.kind for entry in entries] == ["course"] * 6 + ["change"]
+
+
+def test_a_coach_sees_no_course_progress_of_someone_they_do_not_coach(coach, learner_progress):
+    # given
+    person, _course, enrolment, _attempts = learner_progress
+    person.assigned_to = coach
+    person.save(update_fields=["assigned_to"])
+    # when: the coach may see the party but is not coaching them
+    entries = party_timeline(user=coach, party=person)
+    # then
+    assert [entry.kind for entry in entries] == ["change"]
+
+
+def test_coaching_and_course_entries_keep_a_fixed_query_count(
+    manager, branch_manager, loan_officer, coach, django_assert_max_num_queries
+):
+    # given: two engagements with several sessions, and two courses with progress
+    person = make_person(loan_officer, assigned_to=coach)
+    profile = make_coach(manager, coach)
+    for number in range(2):
+        engagement = accepted_engagement(
+            branch_manager,
+            party=person,
+            product=make_product(manager, name=f"Coaching {number}"),
+            coach=profile,
+        )
+        for session_day in (3, 6, 9):
+            log_session(coach, engagement, on=day(session_day + number), minutes=30)
+    for number in range(2):
+        course = make_course(loan_officer, title=f"Course {number}")
+        lessons = [make_lesson(loan_officer, course) for _lesson in range(3)]
+        quiz = make_quiz(loan_officer, lessons[0])
+        enrolment = elearning.enrolment_create(actor=loan_officer, course=course, party=person)
+        for lesson in lessons:
+            elearning.lesson_complete(actor=loan_officer, enrolment=enrolment, lesson=lesson)
+        elearning.quiz_attempt_record(
+            actor=loan_officer, enrolment=enrolment, quiz=quiz, answers=answers(quiz, right=0)
+        )
+        elearning.quiz_attempt_record(
+            actor=loan_officer, enrolment=enrolment, quiz=quiz, answers=answers(quiz, right=3)
+        )
+    # when
+    with django_assert_max_num_queries(8):
+        entries = party_timeline(user=branch_manager, party=person)
+    # then: 6 sessions; per course enrolment, 3 lessons, 2 attempts, certificate; registration
+    assert len(entries) == 6 + 2 * 7 + 1
+
+
+def test_the_timeline_page_filters_coaching_and_courses(client, branch_manager, coached_person):
+    # given
+    person, _engagement, _sessions = coached_person
+    client.force_login(branch_manager)
+    # when
+    response = client.get(f"/parties/{person.pk}/timeline/", {"kind": "coaching"})
+    everything = client.get(f"/parties/{person.pk}/timeline/")
+    # then
+    html = response.content.decode()
+    assert html.count('data-testid="timeline-entry"') == 3
+    assert "Coaching session held" in html
+    assert "Person registered" not in html
+    assert 'href="?kind=coaching" data-kind="coaching" aria-current="true"' in html
+    assert 'data-kind="course"' in html
+    assert everything.content.decode().count('data-testid="timeline-entry"') == 4
 
 
 # --- Recording interactions ----------------------------------------------------------------------
