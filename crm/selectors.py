@@ -21,7 +21,11 @@ def parties_visible_to(user) -> QuerySet[Party]:
         return Party.objects.none()
     parties = Party.objects.select_related("branch", "assigned_to")
     if user.sees_assigned_only:
-        return parties.filter(assigned_to=user)
+        # A coach also follows the parties they coach (their engagements), whoever is assigned.
+        from django.apps import apps
+
+        coached = apps.get_model("coaching", "Engagement").objects.filter(coach__user=user)
+        return parties.filter(Q(assigned_to=user) | Q(pk__in=coached.values("party_id")))
     branch_ids = user.branch_scope_ids()
     if branch_ids is None:
         return parties

@@ -799,16 +799,13 @@ def test_action_items_become_crm_tasks_for_the_coach_when_the_coach_follows_the_
     assert [item.task_id for item in items] == [task.pk for task in tasks]
 
 
-def test_action_items_are_kept_without_a_task_when_the_crm_refuses_it(coach, engagement):
-    # given: the Praia client is not assigned to the coach in the CRM
+def test_a_coach_gets_a_task_for_each_action_item_of_a_client_they_coach(coach, engagement):
+    # given: the client is not assigned to the coach in the CRM, but the coach coaches them
     # when
     session = log_session(coach, engagement, on=day(2), action_items=[("Count the stock", None)])
     # then
+    task = Task.objects.get()
     assert list(ActionItem.objects.values_list("session", "text", "task_id")) == [
-        (session.pk, "Count the stock", None)
+        (session.pk, "Count the stock", task.pk)
     ]
-    assert Task.objects.count() == 0
-    logged = AuditEvent.objects.get(action="coaching_session.logged")
-    assert logged.after["action_items"] == [
-        {"text": "Count the stock", "due_on": None, "task": None}
-    ]
+    assert (task.assigned_to, task.party_id) == (coach, engagement.party_id)

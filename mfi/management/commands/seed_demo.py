@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand
 
+from mfi.demo.coaching import seed_coaching
 from mfi.demo.ledger import seed_ledger
 from mfi.demo.loans import seed_loans
 from mfi.demo.organisation import DEMO_PASSWORD, STAFF, seed_organisation
@@ -21,9 +22,10 @@ class Command(BaseCommand):
         created = seed_parties(actor=users["admin"])
         entries = seed_ledger(maker=users["accountant"], checker=users["manager"])
         loans = seed_loans(users=users)
+        engagements = seed_coaching(users=users)
         self.stdout.write(
-            f"Demo data ready ({created} parties, {entries} journal entries and {loans} loans "
-            "created this run)."
+            f"Demo data ready ({created} parties, {entries} journal entries, {loans} loans and "
+            f"{engagements} coaching engagements created this run)."
         )
         if not quiet_logins:
             self.stdout.write(
