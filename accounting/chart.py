@@ -40,6 +40,7 @@ DETAILS = [
     ("2100", "Overpayments owed to clients", L, "2", R.OVERPAYMENT, False),
     ("2200", "Refinancing from P2P platforms", L, "2", R.P2P_REFINANCING, False),
     ("2300", "Borrowings from funders", L, "2", R.BORROWINGS, True),
+    ("2400", "VAT payable", L, "2", R.VAT_PAYABLE, False),
     ("2900", "Other payables", L, "2", "", True),
     ("3100", "Share capital", E, "3", R.SHARE_CAPITAL, True),
     ("3200", "Retained earnings", E, "3", R.RETAINED_EARNINGS, True),
@@ -69,6 +70,7 @@ _SHARED_RULES = {
     PostingEvent.P2P_REPAYMENT_TO_PLATFORM: (R.P2P_REFINANCING, R.BANK),
     PostingEvent.COACHING_INVOICE: (R.COACHING_RECEIVABLE, R.COACHING_REVENUE),
     PostingEvent.COACHING_PAYMENT: (R.CASH, R.COACHING_RECEIVABLE),
+    PostingEvent.COACHING_VAT: (R.COACHING_RECEIVABLE, R.VAT_PAYABLE),
 }
 CASH_RULES = {
     **_SHARED_RULES,

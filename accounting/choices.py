@@ -28,6 +28,7 @@ class AccountRole(models.TextChoices):
     LOAN_LOSS_PROVISION = "LOAN_LOSS_PROVISION", _("Loan-loss provision")
     COACHING_RECEIVABLE = "COACHING_RECEIVABLE", _("Coaching receivables")
     OVERPAYMENT = "OVERPAYMENT", _("Overpayments (owed to clients)")
+    VAT_PAYABLE = "VAT_PAYABLE", _("VAT payable")
     P2P_REFINANCING = "P2P_REFINANCING", _("Refinancing from P2P platforms")
     BORROWINGS = "BORROWINGS", _("Borrowings")
     SHARE_CAPITAL = "SHARE_CAPITAL", _("Share capital")
@@ -93,3 +94,4 @@ class PostingEvent(models.TextChoices):
     P2P_REPAYMENT_TO_PLATFORM = "p2p_repayment_to_platform", _("Repayment to a P2P platform")
     COACHING_INVOICE = "coaching_invoice", _("Coaching invoice")
     COACHING_PAYMENT = "coaching_payment", _("Coaching payment")
+    COACHING_VAT = "coaching_vat", _("VAT on a coaching invoice")

@@ -96,6 +96,16 @@ class CoachingProductForm(forms.Form):
         widget=forms.NumberInput(attrs=_AMOUNT),
         help_text=_("Share a programme pays; leave empty when the customer pays it all."),
     )
+    vat_rate = forms.DecimalField(
+        label=_("VAT rate (%)"),
+        max_digits=7,
+        decimal_places=4,
+        min_value=0,
+        max_value=100,
+        required=False,
+        widget=forms.NumberInput(attrs=_AMOUNT),
+        help_text=_("VAT added to the invoices; leave empty when there is none."),
+    )
     programme = forms.ModelChoiceField(
         label=_("Subsidising programme"), queryset=Offer.objects.none(), required=False
     )
@@ -421,3 +431,29 @@ class VolunteerHoursForm(forms.Form):
         if start and end and end < start:
             self.add_error("date_to", _("The end of the period is before its start."))
         return cleaned
+
+
+class ReferralRuleForm(forms.Form):
+    """A branch's coaching referral rule: loans entering the bucket go to the coordinator."""
+
+    branch = forms.ModelChoiceField(label=_("Branch"), queryset=None)
+    bucket = forms.ChoiceField(label=_("Delinquency bucket"), choices=())
+    coordinator = forms.ModelChoiceField(label=_("Coaching coordinator"), queryset=None)
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)
+
+    def __init__(self, *args, user, **kwargs):
+        from coaching.services import delinquency_bucket_labels
+        from users.models import Branch
+
+        super().__init__(*args, **kwargs)
+        branches = Branch.objects.order_by("name")
+        scope = user.branch_scope_ids()
+        if scope is not None:
+            branches = branches.filter(pk__in=scope)
+        self.fields["branch"].queryset = branches
+        self.fields["bucket"].choices = [(label, label) for label in delinquency_bucket_labels()]
+        self.fields["coordinator"].queryset = User.objects.filter(is_active=True).order_by(
+            "first_name", "last_name", "username"
+        )
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("submit", _("Save rule"), css_class="w-100"))

@@ -56,7 +56,7 @@ class CoachingProduct(models.Model):
     vat_rate = models.DecimalField(
         _("VAT rate (%)"),
         default=Decimal(0),
-        help_text=_("VAT added to invoices of this product; 0 while no VAT account is set up."),
+        help_text=_("VAT added to invoices of this product (booked to the VAT payable account)."),
         **PERCENT,
     )
     programme = models.ForeignKey(

@@ -72,6 +72,8 @@ _PRODUCT_FIELDS = (
     "programme",
     "is_active",
 )
+# Fields an update may change and audits (the VAT rate too; a creation audits it when set).
+_PRODUCT_CHANGEABLE = (*_PRODUCT_FIELDS, "vat_rate")
 _COACH_FIELDS = (
     "is_volunteer",
     "skills",
@@ -193,6 +195,9 @@ def _validate_product(product: CoachingProduct) -> None:
         )
     elif percent and product.programme_id is None:
         errors.setdefault("programme", []).append(_("Say which programme pays the subsidy."))
+    vat_rate = product.vat_rate
+    if vat_rate is not None and not Decimal(0) <= vat_rate <= Decimal(100):
+        errors.setdefault("vat_rate", []).append(_("The VAT rate is a percentage from 0 to 100."))
     clash = CoachingProduct.objects.filter(name__iexact=product.name).exclude(pk=product.pk)
     if product.name and clash.exists():
         errors.setdefault("name", []).append(_("A product with this name already exists."))
@@ -212,6 +217,7 @@ def coaching_product_create(
     programme=None,
     description: str = "",
     is_active: bool = True,
+    vat_rate: Decimal = Decimal(0),
 ) -> CoachingProduct:
     """A new coaching package (hours for a price), optionally part-paid by a programme."""
     _require(actor, Capability.COACHING_MANAGE)
@@ -222,6 +228,7 @@ def coaching_product_create(
         price=price,
         currency=currency,
         subsidy_percent=subsidy_percent if subsidy_percent is not None else Decimal(0),
+        vat_rate=vat_rate if vat_rate is not None else Decimal(0),
         programme=programme,
         is_active=is_active,
     )
@@ -231,7 +238,7 @@ def coaching_product_create(
         actor=actor,
         action="coaching_product.created",
         target=product,
-        after=snapshot(product, _PRODUCT_FIELDS),
+        after=snapshot(product, _PRODUCT_CHANGEABLE if product.vat_rate else _PRODUCT_FIELDS),
     )
     return product
 
@@ -242,21 +249,31 @@ def coaching_product_update(
 ) -> CoachingProduct:
     """Change a product. Engagements already sold keep the hours, price and subsidy they had."""
     _require(actor, Capability.COACHING_MANAGE)
-    unknown = set(changes) - set(_PRODUCT_FIELDS)
+    unknown = set(changes) - set(_PRODUCT_CHANGEABLE)
     if unknown:
         raise ValidationError(
             _("These fields cannot be changed: %(fields)s.")
             % {"fields": ", ".join(sorted(unknown))}
         )
     locked = CoachingProduct.objects.select_for_update().get(pk=product.pk)
-    before, before_values = snapshot(locked, _PRODUCT_FIELDS), _raw_values(locked, _PRODUCT_FIELDS)
+    before, before_values = (
+        snapshot(locked, _PRODUCT_CHANGEABLE),
+        _raw_values(locked, _PRODUCT_CHANGEABLE),
+    )
     for field, value in changes.items():
         setattr(locked, field, value.strip() if field == "name" else value)
     if locked.subsidy_percent is None:
         locked.subsidy_percent = Decimal(0)
+    if locked.vat_rate is None:
+        locked.vat_rate = Decimal(0)
     _validate_product(locked)
-    after, after_values = snapshot(locked, _PRODUCT_FIELDS), _raw_values(locked, _PRODUCT_FIELDS)
-    changed = [field for field in _PRODUCT_FIELDS if before_values[field] != after_values[field]]
+    after, after_values = (
+        snapshot(locked, _PRODUCT_CHANGEABLE),
+        _raw_values(locked, _PRODUCT_CHANGEABLE),
+    )
+    changed = [
+        field for field in _PRODUCT_CHANGEABLE if before_values[field] != after_values[field]
+    ]
     if changed:
         locked.save(update_fields=changed)
         audit_record(
@@ -1010,7 +1027,7 @@ def feedback_record(*, actor, engagement: Engagement, rating: int, comment: str 
 # Billing choice: by the hour. Each held session not yet on an active invoice line becomes one
 # line, minutes × (engagement price ÷ package hours ÷ 60), rounded once to the currency's minor
 # unit. Hours beyond the package are billed at the same rate. The whole total goes to coaching
-# receivables (Dr 1340 / Cr 4500); the programme's subsidy share is shown on the invoice and is
+# receivables (Dr 1340 total / Cr 4500 net / Cr 2400 VAT); the programme's subsidy share is shown on the invoice and is
 # collected, like the customer's share, through ``payment_record``.
 
 INVOICE_PAYMENT_TERM_DAYS = 30
@@ -1091,9 +1108,10 @@ def _invoice_transition(invoice, to_status: str, *, actor, extra_fields=(), befo
 def invoice_for_engagement(*, actor, engagement: Engagement, issue_date: datetime.date):
     """Invoice the held sessions of an engagement not billed yet, and post the invoice.
 
-    Posts Dr coaching receivables / Cr coaching revenue for the net. VAT is refused while the
-    chart has no VAT payable account (``vat_rate`` must be 0). Refused when nothing is left to
-    bill. Returns the issued ``CoachingInvoice``.
+    VAT is ``round_money(net × vat_rate / 100)`` and the total net + VAT. Posts one entry:
+    Dr coaching receivables (total) / Cr coaching revenue (net) / Cr VAT payable (VAT).
+    Refused when nothing is left to bill, or when the invoice carries VAT and the posting rule
+    set has no coaching-VAT rule. Returns the issued ``CoachingInvoice``.
     """
     from accounting.choices import EntrySource, PostingEvent
     from accounting.services import event_post
@@ -1104,15 +1122,6 @@ def invoice_for_engagement(*, actor, engagement: Engagement, issue_date: datetim
     engagement = _lock_engagement(engagement)
     product = engagement.product
     currency = engagement.currency
-    if product.vat_rate:
-        raise ValidationError(
-            _(
-                "%(product)s has a VAT rate of %(rate)s %%, but the chart of accounts has no VAT "
-                "payable account yet: set the product's VAT rate to 0 or ask the accountant to "
-                "set up VAT first."
-            )
-            % {"product": product, "rate": product.vat_rate.normalize()}
-        )
     if issue_date < engagement.requested_on:
         raise ValidationError({"issue_date": _("An invoice cannot predate the engagement.")})
     sessions = list(
@@ -1147,8 +1156,17 @@ def invoice_for_engagement(*, actor, engagement: Engagement, issue_date: datetim
             )
         )
     net = sum((line.amount for line in lines), Decimal(0))
-    vat_amount = Decimal(0)
+    vat_amount = round_money(net * product.vat_rate / Decimal(100), currency)
     total = net + vat_amount
+    rule_set = _coaching_rule_set()
+    if vat_amount and not rule_set.rules.filter(event=PostingEvent.COACHING_VAT).exists():
+        raise ValidationError(
+            _(
+                "%(product)s has a VAT rate of %(rate)s %%, but the posting rules have no rule "
+                "for VAT on coaching invoices: ask the accountant to set up VAT first."
+            )
+            % {"product": product, "rate": product.vat_rate.normalize()}
+        )
     subsidy = round_money(net * engagement.subsidy_percent / Decimal(100), currency)
     invoice = CoachingInvoice(
         number=_next_invoice_number(issue_date),
@@ -1173,11 +1191,11 @@ def invoice_for_engagement(*, actor, engagement: Engagement, issue_date: datetim
     CoachingInvoiceLine.objects.bulk_create(lines)
     invoice.journal_entry = event_post(
         actor=actor,
-        rule_set=_coaching_rule_set(),
+        rule_set=rule_set,
         entry_date=issue_date,
         branch=engagement.party.branch,
         currency=currency,
-        amounts={PostingEvent.COACHING_INVOICE: net},
+        amounts={PostingEvent.COACHING_INVOICE: net, PostingEvent.COACHING_VAT: vat_amount},
         description=_("Coaching invoice %(number)s · %(party)s")
         % {"number": invoice.number, "party": engagement.party},
         source=EntrySource.COACHING_INVOICE,
@@ -1321,3 +1339,74 @@ def invoice_cancel(*, actor, invoice, reason: str, on: datetime.date | None = No
         extra_fields=["cancelled_on", "cancellation_reason"],
         before=before,
     )
+
+
+# --- referral rules ----------------------------------------------------------------------------
+
+
+def delinquency_bucket_labels() -> list[str]:
+    """The delinquency bucket labels loan products use ("1-30", …, "91+"): those of the default
+    buckets and of every loan product version, in order of their first day."""
+    from loans.choices import DEFAULT_DELINQUENCY_BUCKETS
+    from loans.models import LoanProductVersion
+    from loans.services import bucket_label
+
+    buckets = {tuple(bucket) for bucket in DEFAULT_DELINQUENCY_BUCKETS}
+    for version_buckets in LoanProductVersion.objects.values_list("delinquency_buckets", flat=True):
+        buckets.update(tuple(bucket) for bucket in version_buckets or [])
+    ordered = sorted(buckets, key=lambda b: (b[0], b[1] is None, b[1] or 0))
+    labels: list[str] = []
+    for low, high in ordered:
+        label = bucket_label(low, [[low, high]])
+        if label and label not in labels:
+            labels.append(label)
+    return labels
+
+
+@transaction.atomic
+def referral_rule_set(*, actor, branch, bucket: str, coordinator, is_active: bool = True):
+    """Create or change the branch's coaching referral rule: loans of the branch entering
+    ``bucket`` (a delinquency bucket label of the loan products) give ``coordinator`` a task
+    to offer coaching. Audited. Returns the ``CoachingReferralRule``."""
+    from coaching.models import CoachingReferralRule
+
+    _require(actor, Capability.COACHING_MANAGE)
+    scope = actor.branch_scope_ids()
+    if branch is None or (scope is not None and branch.pk not in scope):
+        raise PermissionDenied(_("This branch is outside your scope."))
+    bucket = (bucket or "").strip()
+    labels = delinquency_bucket_labels()
+    if bucket not in labels:
+        raise ValidationError(
+            {
+                "bucket": _("Choose one of the delinquency buckets: %(labels)s.")
+                % {"labels": ", ".join(labels)}
+            }
+        )
+    if coordinator is None or not coordinator.is_active:
+        raise ValidationError({"coordinator": _("Choose an active user as coordinator.")})
+    if not coordinator.has_capability(Capability.COACHING_VIEW):
+        raise ValidationError({"coordinator": _("The coordinator must be able to see coaching.")})
+    coordinator_scope = coordinator.branch_scope_ids()
+    if coordinator_scope is not None and branch.pk not in coordinator_scope:
+        raise ValidationError({"coordinator": _("The coordinator does not work in this branch.")})
+    fields = ["delinquency_bucket", "coordinator", "is_active"]
+    rule = CoachingReferralRule.objects.select_for_update().filter(branch=branch).first()
+    before = snapshot(rule, fields) if rule else None
+    if rule is None:
+        rule = CoachingReferralRule(branch=branch)
+    rule.delinquency_bucket = bucket
+    rule.coordinator = coordinator
+    rule.is_active = is_active
+    rule.save()
+    audit_record(
+        actor=actor,
+        action="coaching_referral_rule.created"
+        if before is None
+        else "coaching_referral_rule.updated",
+        target=rule,
+        branch_id=branch.pk,
+        before=before,
+        after=snapshot(rule, fields),
+    )
+    return rule

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from coaching import views
+from coaching import client_report, views
 
 app_name = "coaching"
 
@@ -43,12 +43,14 @@ urlpatterns = [
         views.session_confirm_staff,
         name="session_confirm_staff",
     ),
+    path("clients/<int:party_id>/report/", client_report.client_report, name="client_report"),
     path("invoices/", views.invoice_list, name="invoice_list"),
     path("invoices/<int:pk>/", views.invoice_detail, name="invoice_detail"),
     path("invoices/<int:pk>/invoice.pdf", views.invoice_pdf, name="invoice_pdf"),
     path("invoices/<int:pk>/payments/", views.invoice_payment, name="invoice_payment"),
     path("invoices/<int:pk>/cancel/", views.invoice_cancel, name="invoice_cancel"),
     path("engagements/<int:pk>/invoice/", views.invoice_issue, name="invoice_issue"),
+    path("referral-rules/", views.referral_rules, name="referral_rules"),
     path("reports/volunteer-hours/", views.volunteer_hours_report, name="volunteer_hours"),
     path("reports/<slug:name>/", views.coaching_report, name="report"),
     path("confirm/<str:token>/", views.session_confirm_public, name="session_confirm_public"),

@@ -167,6 +167,7 @@ def _product_values(data: dict) -> dict:
         "subsidy_percent": data["subsidy_percent"],
         "programme": data["programme"],
         "is_active": data["is_active"],
+        **({"vat_rate": data["vat_rate"]} if data.get("vat_rate") is not None else {}),
     }
 
 
@@ -198,6 +199,7 @@ def product_edit(request, pk: int):
         "subsidy_percent": product.subsidy_percent,
         "programme": product.programme_id,
         "is_active": product.is_active,
+        "vat_rate": product.vat_rate,
     }
     form = CoachingProductForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -914,4 +916,47 @@ def coaching_report(request, name: str):
             "rows": built.display_rows() if built else [],
             "export": export,
         },
+    )
+
+
+# --- referral rules ----------------------------------------------------------------------------
+
+
+@capability_required(Capability.COACHING_MANAGE)
+def referral_rules(request):
+    """Each branch's coaching referral rule, and a form to set one."""
+    from coaching.forms import ReferralRuleForm
+    from coaching.models import CoachingReferralRule
+
+    form = ReferralRuleForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.referral_rule_set(
+                actor=request.user,
+                branch=data["branch"],
+                bucket=data["bucket"],
+                coordinator=data["coordinator"],
+                is_active=data["is_active"],
+            )
+        except PermissionDenied as exc:
+            form.add_error(None, str(exc))
+        except ValidationError as exc:
+            apply_service_errors(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Referral rule of %(branch)s saved.") % {"branch": data["branch"]},
+            )
+            return redirect("coaching:referral_rules")
+    rules = CoachingReferralRule.objects.select_related("branch", "coordinator").order_by(
+        "branch__name"
+    )
+    scope = request.user.branch_scope_ids()
+    if scope is not None:
+        rules = rules.filter(branch_id__in=scope)
+    return render(
+        request,
+        "coaching/referral_rules.html",
+        {"form": form, "rules": rules, "can": _can(request.user)},
     )

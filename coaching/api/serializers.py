@@ -8,8 +8,21 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from coaching.choices import CoachLanguage, EngagementStatus, SessionMode, SessionStatus
-from coaching.models import ActionItem, Coach, CoachingProduct, Engagement, Session
+from coaching.choices import (
+    CoachLanguage,
+    EngagementStatus,
+    PaymentChannel,
+    SessionMode,
+    SessionStatus,
+)
+from coaching.models import (
+    ActionItem,
+    Coach,
+    CoachingInvoice,
+    CoachingProduct,
+    Engagement,
+    Session,
+)
 from coaching.selectors import engagement_hours
 from crm.choices import Island, Sector
 from mfi.money import round_money
@@ -141,3 +154,113 @@ class SessionCreateSerializer(serializers.Serializer):
     advice = serializers.CharField(required=False, allow_blank=True, default="")
     agreed_actions = serializers.CharField(required=False, allow_blank=True, default="")
     action_items = _ActionItemInput(many=True, required=False, default=list)
+
+
+# --- invoices ----------------------------------------------------------------------------------
+
+_INVOICE_AMOUNTS = (
+    "net",
+    "vat_amount",
+    "total",
+    "subsidy_amount",
+    "customer_amount",
+    "amount_paid",
+)
+
+
+class CoachingPaymentSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    invoice = serializers.IntegerField(source="invoice_id", read_only=True)
+    date = serializers.DateField(read_only=True)
+    amount = serializers.SerializerMethodField()
+    channel = serializers.CharField(read_only=True)
+    journal_entry = serializers.IntegerField(source="journal_entry_id", read_only=True)
+
+    def get_amount(self, payment) -> str:
+        return str(round_money(payment.amount, payment.invoice.currency))
+
+
+class CoachingInvoiceSerializer(serializers.ModelSerializer):
+    party_name = serializers.CharField(source="party.display_name", read_only=True)
+    balance = serializers.SerializerMethodField()
+    vat_rate = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CoachingInvoice
+        fields = [
+            "id",
+            "number",
+            "status",
+            "engagement",
+            "party",
+            "party_name",
+            "branch",
+            "issue_date",
+            "due_date",
+            "currency",
+            "net",
+            "vat_rate",
+            "vat_amount",
+            "total",
+            "subsidy_amount",
+            "customer_amount",
+            "amount_paid",
+            "balance",
+            "journal_entry",
+            "cancelled_on",
+        ]
+        read_only_fields = fields
+
+    def get_balance(self, invoice) -> str:
+        return str(round_money(invoice.balance, invoice.currency))
+
+    def get_vat_rate(self, invoice) -> str:
+        return str(invoice.vat_rate.normalize())
+
+    def to_representation(self, instance):
+        data = super().to_representation(instance)
+        for field in _INVOICE_AMOUNTS:
+            data[field] = str(round_money(getattr(instance, field), instance.currency))
+        return data
+
+
+class CoachingInvoiceDetailSerializer(CoachingInvoiceSerializer):
+    lines = serializers.SerializerMethodField()
+    payments = serializers.SerializerMethodField()
+
+    class Meta(CoachingInvoiceSerializer.Meta):
+        fields = [*CoachingInvoiceSerializer.Meta.fields, "lines", "payments"]
+        read_only_fields = fields
+
+    def get_lines(self, invoice) -> list[dict]:
+        return [
+            {
+                "session": line.session_id,
+                "description": line.description,
+                "hours": str(line.hours),
+                "amount": str(round_money(line.amount, invoice.currency)),
+            }
+            for line in invoice.lines.all()
+        ]
+
+    def get_payments(self, invoice) -> list[dict]:
+        return [
+            {
+                "id": payment.pk,
+                "date": payment.date.isoformat(),
+                "amount": str(round_money(payment.amount, invoice.currency)),
+                "channel": payment.channel,
+            }
+            for payment in invoice.payments.all()
+        ]
+
+
+class InvoiceIssueSerializer(serializers.Serializer):
+    engagement = serializers.IntegerField(min_value=1)
+    issue_date = serializers.DateField()
+
+
+class InvoicePaymentSerializer(serializers.Serializer):
+    amount = serializers.DecimalField(max_digits=20, decimal_places=4, min_value=0)
+    date = serializers.DateField()
+    channel = serializers.ChoiceField(choices=PaymentChannel.choices)

@@ -3,25 +3,33 @@ services (a request, a logged session), and so do the engagement's status moves.
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
 from coaching import services
 from coaching.api.serializers import (
+    CoachingInvoiceDetailSerializer,
+    CoachingInvoiceSerializer,
+    CoachingPaymentSerializer,
     EngagementCreateSerializer,
     EngagementSerializer,
     EngagementTransitionSerializer,
+    InvoiceIssueSerializer,
+    InvoicePaymentSerializer,
     SessionCreateSerializer,
     SessionSerializer,
 )
 from coaching.selectors import (
     engagement_get_for_user,
     engagements_visible_to,
+    invoice_get_for_user,
+    invoice_list,
     sessions_visible_to,
 )
 from crm.selectors import party_get_for_user
+from mfi.idempotency import idempotent
 from mfi.permissions import capability_permission
 from users.roles import Capability
 
@@ -94,3 +102,67 @@ class SessionViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         )
         session = sessions_visible_to(request.user).get(pk=session.pk)
         return Response(SessionSerializer(session).data, status=status.HTTP_201_CREATED)
+
+
+InvoicePermission = capability_permission(Capability.COACHING_MANAGE, Capability.COACHING_MANAGE)
+
+
+class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
+    """Coaching invoices in the user's scope (as on the invoice list page). POST ``issue/``
+    invoices an engagement's unbilled sessions; POST ``{id}/payments/`` records a payment.
+    Amounts are decimal strings at the currency's precision."""
+
+    permission_classes = [InvoicePermission]
+    filterset_fields = ["status", "engagement", "party"]
+
+    def get_queryset(self):
+        invoices = invoice_list(user=self.request.user)
+        if self.action == "retrieve":
+            invoices = invoices.prefetch_related("lines", "payments")
+        return invoices
+
+    def get_serializer_class(self):
+        if self.action == "retrieve":
+            return CoachingInvoiceDetailSerializer
+        return CoachingInvoiceSerializer
+
+    def _invoice_response(self, pk: int, code=status.HTTP_200_OK):
+        invoice = invoice_get_for_user(user=self.request.user, invoice_id=pk)
+        return Response(CoachingInvoiceDetailSerializer(invoice).data, status=code)
+
+    @extend_schema(
+        request=InvoiceIssueSerializer,
+        responses={201: CoachingInvoiceDetailSerializer},
+        parameters=[
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)
+        ],
+    )
+    @action(detail=False, methods=["post"])
+    @idempotent
+    def issue(self, request):
+        body = InvoiceIssueSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        engagement = engagement_get_for_user(
+            user=request.user, engagement_id=body.validated_data["engagement"]
+        )
+        invoice = services.invoice_for_engagement(
+            actor=request.user, engagement=engagement, issue_date=body.validated_data["issue_date"]
+        )
+        return self._invoice_response(invoice.pk, status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=InvoicePaymentSerializer,
+        responses={201: CoachingPaymentSerializer},
+        parameters=[
+            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=False)
+        ],
+    )
+    @action(detail=True, methods=["post"])
+    @idempotent
+    def payments(self, request, pk=None):
+        body = InvoicePaymentSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        payment = services.payment_record(
+            actor=request.user, invoice=self.get_object(), **body.validated_data
+        )
+        return Response(CoachingPaymentSerializer(payment).data, status=status.HTTP_201_CREATED)

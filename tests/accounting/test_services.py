@@ -93,7 +93,7 @@ def test_installing_the_chart_twice_changes_nothing(ledger):
     # then
     assert list(Account.objects.values_list("code", "role", "branch_id")) == accounts
     assert (again["cash"].pk, again["accrual"].pk) == (ledger["cash"].pk, ledger["accrual"].pk)
-    assert (again["cash"].rules.count(), again["accrual"].rules.count()) == (13, 19)
+    assert (again["cash"].rules.count(), again["accrual"].rules.count()) == (14, 20)
 
 
 # --- postings per business event -----------------------------------------------------------------

@@ -16,7 +16,7 @@ from accounting.selectors import trial_balance
 from audit.models import AuditEvent
 from coaching import services
 from coaching.choices import InvoiceStatus, PaymentChannel, SessionStatus
-from coaching.models import CoachingInvoice, CoachingPayment, CoachingProduct
+from coaching.models import CoachingInvoice, CoachingPayment
 from loans.choices import OfferKind
 from loans.models import Offer
 from tests.coaching.factories import (
@@ -143,20 +143,6 @@ def test_session_is_billed_once(rules, branch_manager, coach, engagement):
     )
     assert second.net == D("750.00")
     assert second.number == first.number[:-5] + "00002"
-
-
-def test_vat_rate_is_refused_while_no_vat_account(rules, branch_manager, coach, engagement):
-    # given
-    held_sessions(coach, engagement, [60])
-    CoachingProduct.objects.filter(pk=engagement.product_id).update(vat_rate=D("15"))
-    engagement.product.refresh_from_db()
-    # when / then
-    with pytest.raises(ValidationError, match="no VAT"):
-        services.invoice_for_engagement(
-            actor=branch_manager, engagement=engagement, issue_date=day(20)
-        )
-    assert CoachingInvoice.objects.count() == 0
-    assert JournalEntry.objects.count() == 0
 
 
 def test_partial_then_full_payment(rules, branch_manager, coach, engagement, praia):
