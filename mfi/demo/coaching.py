@@ -74,7 +74,7 @@ COACH_PROFILES = {
         ["kea", "pt", "en"],
         ["santiago", "maio"],
         "20",
-        "0",
+        "1200",  # volunteers give their time; the rate values the hours they give
     ),
     "coach.mindelo": (
         False,
@@ -92,7 +92,7 @@ COACH_PROFILES = {
         ["kea", "pt", "en"],
         ["sao_vicente"],
         "15",
-        "0",
+        "1200",
     ),
     "coach.sal": (
         False,
