@@ -453,20 +453,26 @@ def engagement_transition(request, pk: int):
     )
 
 
+def _add_to_engagement(request, pk: int, form_class, service, success: str):
+    """Validate a small form posted from the engagement page and hand it to one service."""
+    engagement = engagement_get_for_user(user=request.user, engagement_id=pk)
+    form = form_class(request.POST)
+    target = engagement.get_absolute_url() + "#goals"
+    if not form.is_valid():
+        messages.error(request, _refusal_text(ValidationError(form.errors.as_text())))
+        return redirect(target)
+    return _run(
+        request,
+        target,
+        lambda: service(actor=request.user, engagement=engagement, **form.cleaned_data),
+        success,
+    )
+
+
 @require_POST
 @capability_required(Capability.COACHING_VIEW)
 def goal_add(request, pk: int):
-    engagement = engagement_get_for_user(user=request.user, engagement_id=pk)
-    form = GoalForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _refusal_text(ValidationError(form.errors.as_text())))
-        return redirect(engagement.get_absolute_url() + "#goals")
-    return _run(
-        request,
-        engagement.get_absolute_url() + "#goals",
-        lambda: services.goal_add(actor=request.user, engagement=engagement, **form.cleaned_data),
-        _("Goal added."),
-    )
+    return _add_to_engagement(request, pk, GoalForm, services.goal_add, _("Goal added."))
 
 
 @require_POST
@@ -485,18 +491,8 @@ def goal_achieved(request, pk: int, goal_id: int):
 @require_POST
 @capability_required(Capability.COACHING_VIEW)
 def milestone_add(request, pk: int):
-    engagement = engagement_get_for_user(user=request.user, engagement_id=pk)
-    form = MilestoneForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _refusal_text(ValidationError(form.errors.as_text())))
-        return redirect(engagement.get_absolute_url() + "#goals")
-    return _run(
-        request,
-        engagement.get_absolute_url() + "#goals",
-        lambda: services.milestone_add(
-            actor=request.user, engagement=engagement, **form.cleaned_data
-        ),
-        _("Milestone added."),
+    return _add_to_engagement(
+        request, pk, MilestoneForm, services.milestone_add, _("Milestone added.")
     )
 
 
