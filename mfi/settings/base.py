@@ -218,6 +218,18 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several apps have a "status" or "channel" field with their own choices: name each enum.
+    "ENUM_NAME_OVERRIDES": {
+        "JournalEntryStatusEnum": "accounting.choices.EntryStatus",
+        "EngagementStatusEnum": "coaching.choices.EngagementStatus",
+        "SessionStatusEnum": "coaching.choices.SessionStatus",
+        "CoachingInvoiceStatusEnum": "coaching.choices.InvoiceStatus",
+        "CoachingPaymentChannelEnum": "coaching.choices.PaymentChannel",
+        "ConfirmationChannelEnum": "coaching.choices.ConfirmationChannel",
+        "TaskStatusEnum": "crm.choices.TaskStatus",
+        "LoanStatusEnum": "loans.choices.LoanStatus",
+        "LoanChannelEnum": "loans.choices.Channel",
+    },
 }
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
