@@ -19,6 +19,7 @@ from accounting.forms import EntryLineFormSet, ManualEntryForm, PeriodForm, Reas
 from accounting.models import Account, AccountingPeriod
 from accounting.selectors import entries_visible_to, trial_balance
 from audit.selectors import events_for_object
+from mfi.forms import apply_service_errors
 from mfi.permissions import capability_required
 from users.roles import Capability
 from users.selectors import branches_visible_to
@@ -126,11 +127,7 @@ def entry_create(request):
                 actor=request.user, lines=specs, **form.cleaned_data
             )
         except ValidationError as exc:
-            if hasattr(exc, "error_dict"):
-                for field, errors in exc.message_dict.items():
-                    form.add_error(field if field in form.fields else None, errors)
-            else:
-                form.add_error(None, exc.messages)
+            apply_service_errors(form, exc)
         else:
             messages.success(request, _("Entry drafted; another person must approve it."))
             return redirect(entry.get_absolute_url())

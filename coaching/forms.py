@@ -12,7 +12,6 @@ from decimal import Decimal
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
-from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -22,6 +21,7 @@ from coaching.models import Coach, CoachingProduct
 from crm.choices import Island, Sector
 from crm.selectors import parties_visible_to
 from loans.models import Offer
+from mfi.forms import apply_service_errors  # noqa: F401 - used by this app's views
 from mfi.money import Currency
 from users.models import User
 from users.roles import Role
@@ -42,18 +42,6 @@ LOGGABLE_STATUSES = [
 
 def _date_input(**attrs) -> forms.DateInput:
     return forms.DateInput(attrs={**_DATE, **attrs}, format="%Y-%m-%d")
-
-
-def apply_service_errors(form: forms.Form, exc: ValidationError, aliases=None) -> None:
-    """Put a service's ValidationError on the form: per field where the form has the field (or an
-    alias of it), otherwise as a form-wide error."""
-    aliases = aliases or {}
-    if hasattr(exc, "error_dict"):
-        for field, messages in exc.message_dict.items():
-            field = aliases.get(field, field)
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _now_to_the_quarter() -> datetime.time:

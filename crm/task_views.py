@@ -21,6 +21,7 @@ from crm.timeline import (
     tasks_grouped_for_user,
     timeline_kind_choices,
 )
+from mfi.forms import apply_service_errors
 from mfi.permissions import capability_required
 from users.roles import Capability
 
@@ -49,14 +50,6 @@ def party_timeline_view(request, pk: int):
     return render(request, "crm/party_timeline.html", _timeline_context(request, party, form))
 
 
-def _apply_service_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
-
-
 @require_POST
 @capability_required(Capability.PARTY_EDIT)
 def interaction_add(request, pk: int):
@@ -79,7 +72,7 @@ def interaction_add(request, pk: int):
                 assignee=data.get("assignee"),
             )
         except ValidationError as exc:
-            _apply_service_errors(form, exc)
+            apply_service_errors(form, exc)
         else:
             if interaction.next_action_date:
                 messages.success(

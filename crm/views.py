@@ -16,6 +16,7 @@ from crm.choices import PartyKind
 from crm.filters import PartyFilter
 from crm.forms import ConsentForm, ConsentWithdrawForm, EnterpriseForm, PartyLinkForm, PersonForm
 from crm.selectors import parties_visible_to, party_consents, party_get_for_user, party_links
+from mfi.forms import apply_service_errors
 from mfi.permissions import capability_required
 from users.roles import Capability
 
@@ -90,11 +91,7 @@ def _save_with_service(request, form, save):
     try:
         return save(form.cleaned_data)
     except ValidationError as exc:
-        if hasattr(exc, "error_dict"):
-            for field, errors in exc.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
-        else:
-            form.add_error(None, exc.messages)
+        apply_service_errors(form, exc)
         return None
 
 

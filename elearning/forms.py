@@ -12,15 +12,8 @@ from django.utils.translation import gettext_lazy as _
 
 from elearning.choices import LESSON_FILE_TYPES
 from elearning.services import QuestionData
+from mfi.forms import apply_service_errors  # noqa: F401 - used by this app's views
 from mfi.uploads import validate_upload
-
-
-def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, messages in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def _helper(label) -> FormHelper:

@@ -16,6 +16,7 @@ from loans import services
 from loans.choices import Channel, DocumentKind, LoanStatus
 from loans.models import LoanProduct
 from loans.selectors import products_available
+from mfi.forms import apply_service_errors  # noqa: F401 - used by this app's views
 from mfi.uploads import validate_upload
 from users.selectors import branches_visible_to
 
@@ -32,16 +33,6 @@ def _date_input(**attrs) -> forms.DateInput:
 
 def _large_submit(label) -> Submit:
     return Submit("submit", label, css_class="btn-lg w-100")
-
-
-def apply_service_errors(form: forms.Form, exc: ValidationError) -> None:
-    """Put a service's ValidationError onto the form: per field where the field is on the form,
-    otherwise as a form-wide error."""
-    if hasattr(exc, "error_dict"):
-        for field, messages in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, messages)
-    else:
-        form.add_error(None, exc.messages)
 
 
 def party_in_scope(user, raw):

@@ -283,6 +283,22 @@ def _terms_for(loan: Loan, disbursement_date: datetime.date) -> ScheduleTerms:
     return terms
 
 
+def _installments_create(loan: Loan, disbursed_on: datetime.date) -> None:
+    """Write the loan's schedule, computed from its terms, as its installments."""
+    schedule = generate_schedule(_terms_for(loan, disbursed_on))
+    Installment.objects.bulk_create(
+        Installment(
+            loan=loan,
+            number=row.number,
+            due_date=row.due_date,
+            principal_due=row.principal,
+            interest_due=row.interest,
+            fee_due=row.fees,
+        )
+        for row in schedule.installments
+    )
+
+
 def loan_schedule_preview(loan: Loan, disbursement_date: datetime.date | None = None):
     return generate_schedule(
         _terms_for(loan, disbursement_date or loan.disbursed_on or loan.expected_disbursement_date)
@@ -390,18 +406,7 @@ def loan_disburse(
         raise ValidationError({"disbursed_on": _("A disbursement cannot be dated in the future.")})
     if loan.approved_on and day < loan.approved_on:
         raise ValidationError({"disbursed_on": _("A loan is disbursed after its approval.")})
-    schedule = generate_schedule(_terms_for(loan, day))
-    Installment.objects.bulk_create(
-        Installment(
-            loan=loan,
-            number=row.number,
-            due_date=row.due_date,
-            principal_due=row.principal,
-            interest_due=row.interest,
-            fee_due=row.fees,
-        )
-        for row in schedule.installments
-    )
+    _installments_create(loan, day)
     fee = _disbursement_fee(loan)
     txn = LoanTransaction.objects.create(
         loan=loan,
@@ -947,18 +952,7 @@ def loan_reschedule(
         approved_by=actor if actor.pk != old.submitted_by_id else None,
         disbursed_on=day,
     )
-    schedule = generate_schedule(_terms_for(new, day))
-    Installment.objects.bulk_create(
-        Installment(
-            loan=new,
-            number=row.number,
-            due_date=row.due_date,
-            principal_due=row.principal,
-            interest_due=row.interest,
-            fee_due=row.fees,
-        )
-        for row in schedule.installments
-    )
+    _installments_create(new, day)
     LoanTransaction.objects.create(
         loan=new,
         kind=TransactionKind.RESCHEDULE,

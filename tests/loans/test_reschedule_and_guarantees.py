@@ -1,10 +1,10 @@
 """Rescheduling by closure, guarantors and collateral."""
 
-import datetime
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 
 from accounting.chart import chart_install
 from loans.models import Loan
@@ -41,7 +41,7 @@ def test_rescheduling_moves_the_outstanding_principal_to_a_linked_new_loan(loan,
 def test_rescheduling_keeps_the_loans_and_the_ledger_reconciled(loan, branch_manager):
     # when
     loan_reschedule(actor=branch_manager, loan=loan, number_of_repayments=18)
-    result = loans_reconciliation(as_of=datetime.date(2026, 11, 22))
+    result = loans_reconciliation(as_of=timezone.localdate())
     # then
     assert (result["gl_balance"], result["subledger_balance"], result["difference"]) == (
         PRINCIPAL,
