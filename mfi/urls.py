@@ -18,6 +18,7 @@ api_v1 = [
     path("accounting/", include("accounting.api.urls")),
     path("loans/", include("loans.api.urls")),
     path("coaching/", include("coaching.api.urls")),
+    path("compliance/", include("compliance.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
@@ -42,6 +43,7 @@ urlpatterns = [
     path("loans/", include("loans.urls")),
     path("coaching/", include("coaching.urls")),
     path("learning/", include("elearning.urls")),
+    path("compliance/", include("compliance.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),

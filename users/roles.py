@@ -47,6 +47,16 @@ class Capability(models.TextChoices):
     COACHING_SESSION_LOG = "coaching.session_log", _("Log coaching sessions")
     LEARNING_VIEW = "learning.view", _("See courses and learners' progress")
     LEARNING_MANAGE = "learning.manage", _("Manage courses, enrol learners, record progress")
+    COMPLIANCE_VIEW = "compliance.view", _("See compliance worklist, cases, sources and dashboards")
+    COMPLIANCE_MANAGE = (
+        "compliance.manage",
+        _("Work compliance cases, requirements, sources, file uploads and reconciliation"),
+    )
+    COMPLIANCE_FOLLOW_UP = "compliance.follow_up", _("Log field calls and visits on cases")
+    DESK = "desk.operate", _("Check in and serve walk-ins at the service desk")
+    P2P_VIEW = "p2p.view", _("See P2P publications and their dashboard")
+    P2P_MANAGE = "p2p.manage", _("Select, edit, approve, push and withdraw P2P profiles")
+    P2P_RECONCILE = "p2p.reconcile", _("Record P2P funding and repayments to platforms")
 
 
 _ALL_STAFF = frozenset(Role)
@@ -100,6 +110,36 @@ CAPABILITIES: dict[Capability, frozenset[Role]] = {
     Capability.LEARNING_MANAGE: frozenset(
         {Role.COACH, Role.LOAN_OFFICER, Role.MANAGER, Role.BRANCH_MANAGER, Role.ADMINISTRATOR}
     ),
+    Capability.COMPLIANCE_VIEW: frozenset(
+        {
+            Role.COMPLIANCE_OFFICER,
+            Role.MANAGER,
+            Role.BRANCH_MANAGER,
+            Role.LOAN_OFFICER,
+            Role.AUDITOR,
+            Role.ADMINISTRATOR,
+        }
+    ),
+    Capability.COMPLIANCE_MANAGE: frozenset(
+        {Role.COMPLIANCE_OFFICER, Role.MANAGER, Role.BRANCH_MANAGER, Role.ADMINISTRATOR}
+    ),
+    Capability.COMPLIANCE_FOLLOW_UP: frozenset(
+        {Role.FIELD_AGENT, Role.LOAN_OFFICER, Role.COMPLIANCE_OFFICER, Role.BRANCH_MANAGER}
+    ),
+    Capability.DESK: frozenset(
+        {Role.SERVICE_DESK, Role.BRANCH_MANAGER, Role.MANAGER, Role.ADMINISTRATOR}
+    ),
+    Capability.P2P_VIEW: frozenset(
+        {
+            Role.MANAGER,
+            Role.BRANCH_MANAGER,
+            Role.ACCOUNTANT,
+            Role.AUDITOR,
+            Role.ADMINISTRATOR,
+        }
+    ),
+    Capability.P2P_MANAGE: frozenset({Role.MANAGER, Role.ADMINISTRATOR}),
+    Capability.P2P_RECONCILE: frozenset({Role.ACCOUNTANT, Role.MANAGER}),
 }
 
 # Roles whose scope is every branch, whatever branch their account sits in.

@@ -1,0 +1,3 @@
+"""Placeholder: this area's views and its ``urlpatterns`` are being built."""
+
+urlpatterns: list = []
