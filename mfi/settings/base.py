@@ -194,7 +194,33 @@ CELERY_BEAT_SCHEDULE = {
         "task": "loans.tasks.end_of_day",
         "schedule": crontab(hour=23, minute=30),  # close of business, local time
     },
+    # Each source has its own interval; this only asks which are due (and scans inbound folders).
+    "compliance-pull-due-sources": {
+        "task": "compliance.tasks.pull_due_sources",
+        "schedule": 300.0,
+    },
+    "compliance-evaluate-nightly": {
+        "task": "compliance.tasks.evaluate_all",
+        "schedule": crontab(hour=1, minute=0),  # after end of day has set days past due
+    },
+    "p2p-sync": {"task": "p2p_export.tasks.sync_all", "schedule": crontab(minute=20)},
 }
+
+# --- Compliance sources ----------------------------------------------------------------------------
+# CSV files dropped here (one sub-folder per source code) are picked up by the pull task.
+COMPLIANCE_INBOUND_DIR = Path(env.str("COMPLIANCE_INBOUND_DIR", str(BASE_DIR / "var" / "inbound")))
+# Source tokens are read from the environment variable each source names (Source.token_env).
+
+# --- P2P platforms ---------------------------------------------------------------------------------
+# Credentials only ever come from the environment; nothing secret is stored in the database.
+KIVA_API_BASE_URL = env.str("KIVA_API_BASE_URL", "")
+KIVA_AUTH_URL = env.str("KIVA_AUTH_URL", "")
+KIVA_CLIENT_ID = env.str("KIVA_CLIENT_ID", "")
+KIVA_CLIENT_SECRET = env.str("KIVA_CLIENT_SECRET", "")
+KIVA_PARTNER_ID = env.str("KIVA_PARTNER_ID", "")
+# The file-based platform's optional delivery endpoint and its token.
+P2P_FILES_DELIVERY_URL = env.str("P2P_FILES_DELIVERY_URL", "")
+P2P_FILES_TOKEN = env.str("P2P_FILES_TOKEN", "")
 
 # --- API -------------------------------------------------------------------------------------------
 REST_FRAMEWORK = {
