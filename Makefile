@@ -30,10 +30,17 @@ migrate: install
 seed: migrate
 	$(BIN)/python manage.py seed_demo --quiet-logins
 
-run: seed ## install, migrate, load demo data, serve on http://$(HOST):$(PORT)
+# The sandboxes stand in for the registries, banks and P2P platforms in the demo; these are their
+# (public, sandbox-only) credentials. A real installation sets its own in the environment.
+SANDBOX_ENV := INPS_API_TOKEN=sandbox-inps DNRE_API_TOKEN=sandbox-dnre \
+	BANK_BCA_API_TOKEN=sandbox-bank-bca BANK_CECV_API_TOKEN=sandbox-bank-cecv
+
+run: seed ## install, migrate, load demo data, start the sandboxes, serve on http://$(HOST):$(PORT)
 	@$(BIN)/python manage.py seed_demo | tail -n +2
-	@echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"
-	DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@$(BIN)/python -m sandbox --check >/dev/null || { echo "Sandbox ports 8101-8111 are busy"; exit 1; }
+	@$(BIN)/python -m sandbox & SANDBOX=$$!; trap "kill $$SANDBOX" EXIT; \
+	 echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"; \
+	 $(SANDBOX_ENV) DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 browser: ## Debian's chromium for the browser tests (installed with apt when root and missing)
 	@if [ ! -x $(CHROMIUM) ] && [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \

@@ -5,7 +5,8 @@ Every sandbox is an ``App``: a list of ``(method, regex, handler)`` routes. Hand
 
 - ``GET /_sandbox/health`` → ``{"ok": true, "name": ...}``
 - ``PUT /_sandbox/faults`` with a JSON ``Faults`` object (fields below) sets faults; ``DELETE`` clears;
-- ``GET /_sandbox/requests`` → the log of requests served (method, path, status), newest last;
+- ``GET /_sandbox/requests`` → the log of requests served (method, path, query string, status;
+  status 0 for a request held by an injected timeout), newest last;
   ``DELETE /_sandbox/requests`` clears it.
 
 Faults (all optional): ``latency_ms`` added to every response; ``fail_next`` (count) answered with
@@ -109,20 +110,21 @@ class App:
                 hold = faults.timeout_seconds
             else:
                 hold = 0.0
-            failing = faults.fail_next > 0
+            failing = not hold and faults.fail_next > 0  # a held request uses no failure
             if failing:
                 faults.fail_next -= 1
         if faults.latency_ms:
             time.sleep(faults.latency_ms / 1000)
         if hold:
+            # Logged before the hold, so a held request never lands in a later test's log.
+            self._remember(method, parts.path, 0, parts.query)
             time.sleep(hold)
-            self._remember(method, parts.path, 0)
             return None
         if failing:
             response = error(faults.fail_status, "injected fault")
         else:
             response = self._dispatch(method, parts.path, query, headers, body)
-        self._remember(method, parts.path, response.status)
+        self._remember(method, parts.path, response.status, parts.query)
         return response
 
     def _dispatch(self, method, path, query, headers, body) -> Response:
@@ -141,9 +143,9 @@ class App:
                 return error(400, f"bad request: {exc}")
         return error(405, "method not allowed") if allowed else error(404, "not found")
 
-    def _remember(self, method: str, path: str, status: int) -> None:
+    def _remember(self, method: str, path: str, status: int, query: str = "") -> None:
         with self.lock:
-            self.log.append({"method": method, "path": path, "status": status})
+            self.log.append({"method": method, "path": path, "query": query, "status": status})
             del self.log[:-1000]
 
     def _control(self, method: str, path: str, body: bytes) -> Response:
@@ -151,12 +153,18 @@ class App:
             return json_response({"ok": True, "name": self.name})
         if path == "/_sandbox/faults":
             if method == "PUT":
-                values = json.loads(body or b"{}")
+                try:
+                    values = json.loads(body or b"{}")
+                except ValueError as exc:
+                    return error(400, f"faults must be a JSON object: {exc}")
+                if not isinstance(values, dict):
+                    return error(400, "faults must be a JSON object")
                 unknown = set(values) - set(asdict(Faults()))
                 if unknown:
                     return error(400, f"unknown faults: {sorted(unknown)}")
+                faults = Faults(**values)
                 with self.lock:
-                    self.faults = Faults(**values)
+                    self.faults = faults
             elif method == "DELETE":
                 with self.lock:
                     self.faults = Faults()
@@ -173,6 +181,9 @@ class App:
 class _Handler(BaseHTTPRequestHandler):
     app: App
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: without TCP_NODELAY a keep-alive client waits ~40 ms
+    # (Nagle's algorithm against delayed ACKs) for every small answer.
+    disable_nagle_algorithm = True
 
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
