@@ -33,7 +33,10 @@ seed: migrate
 # The sandboxes stand in for the registries, banks and P2P platforms in the demo; these are their
 # (public, sandbox-only) credentials. A real installation sets its own in the environment.
 SANDBOX_ENV := INPS_API_TOKEN=sandbox-inps DNRE_API_TOKEN=sandbox-dnre \
-	BANK_BCA_API_TOKEN=sandbox-bank-bca BANK_CECV_API_TOKEN=sandbox-bank-cecv
+	BANK_BCA_API_TOKEN=sandbox-bank-bca BANK_CECV_API_TOKEN=sandbox-bank-cecv \
+	KIVA_API_BASE_URL=http://127.0.0.1:8110 KIVA_AUTH_URL=http://127.0.0.1:8110/oauth/token \
+	KIVA_CLIENT_ID=demo-client KIVA_CLIENT_SECRET=demo-secret KIVA_PARTNER_ID=1 \
+	P2P_FILES_DELIVERY_URL=http://127.0.0.1:8111 P2P_FILES_TOKEN=demo-files-token
 
 run: seed ## install, migrate, load demo data, start the sandboxes, serve on http://$(HOST):$(PORT)
 	@$(BIN)/python manage.py seed_demo | tail -n +2

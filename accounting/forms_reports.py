@@ -112,12 +112,20 @@ class PeriodForm(ReportForm):
     field_order = ["date_from", "date_to", "branch", "currency"]
 
 
+def _page_field() -> forms.IntegerField:
+    """On screen the lines come a page at a time; exports carry them all."""
+    return forms.IntegerField(
+        min_value=1, max_value=1_000_000, required=False, widget=forms.HiddenInput
+    )
+
+
 class JournalForm(ReportForm):
     """Journal: every currency, so no currency filter."""
 
     date_fields = ("date_from", "date_to")
     date_from = _date_field(_("From"))
     date_to = _date_field(_("To"))
+    page = _page_field()
     field_order = ["date_from", "date_to", "branch"]
 
 
@@ -126,6 +134,7 @@ class GeneralLedgerForm(PeriodForm):
 
     needs_input = True
     account = forms.ModelChoiceField(label=_("Account"), queryset=None)
+    page = _page_field()
     field_order = ["account", "date_from", "date_to", "branch", "currency"]
 
     def __init__(self, *args, user, **kwargs):

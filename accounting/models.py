@@ -164,7 +164,11 @@ class JournalEntry(models.Model):
                 name="%(app_label)s_%(class)s_one_entry_per_source_event",
             ),
         ]
-        indexes = [models.Index(fields=["branch", "entry_date"], name="acct_entry_branch_date")]
+        indexes = [
+            models.Index(fields=["branch", "entry_date"], name="acct_entry_branch_date"),
+            # the general ledger pages through an account's postings in date and number order
+            models.Index(fields=["entry_date", "number"], name="acct_entry_date_number"),
+        ]
 
     def __str__(self) -> str:
         label = f"#{self.number}" if self.number else _("draft %(pk)s") % {"pk": self.pk}
@@ -266,3 +270,45 @@ class PostingRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.rule_set}: {self.event} Dr {self.debit_role} / Cr {self.credit_role}"
+
+
+class AccountDayMovement(models.Model):
+    """Posted debits and credits of one account on one day, for one branch and currency.
+
+    Maintained by PostgreSQL itself (migration ``0005_account_day_movements``): when journal
+    entries become posted, one statement-level trigger adds their lines here, so reports read a
+    few rows per account and day instead of summing every journal line. A balance at the end of a
+    day is the sum of the movements up to that day. Posted lines never change, so neither do these
+    sums except by new postings; nothing else may write the table (a guard trigger refuses).
+    ``is_closing`` marks the year-end closing entries, which an income statement leaves out.
+    """
+
+    # the unique constraint's index serves lookups by account; none is wanted by branch
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+", db_index=False)
+    branch = models.ForeignKey(
+        "users.Branch", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    day = models.DateField(_("day"))
+    is_closing = models.BooleanField(_("year-end closing"), default=False)
+    debit = models.DecimalField(_("debit"), default=Decimal(0), **AMOUNT)
+    credit = models.DecimalField(_("credit"), default=Decimal(0), **AMOUNT)
+
+    class Meta:
+        verbose_name = _("account movement of a day")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["account", "branch", "currency", "day", "is_closing"],
+                name="%(app_label)s_%(class)s_one_row_per_day",
+            ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["currency", "day"],
+                include=["account", "branch", "is_closing", "debit", "credit"],
+                name="acct_movement_currency_day",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.account_id}/{self.branch_id} Dr {self.debit} Cr {self.credit}"

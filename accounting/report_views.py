@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -17,10 +18,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounting import forms_reports
-from accounting.reports import BUILDERS, REPORT_TITLES, Report
+from accounting.reports import BUILDERS, REPORT_TITLES, Report, report_line_count
 from mfi.permissions import capability_required
 from users.roles import Capability
 
+# The most lines an export of the journal or the general ledger may carry (a PDF of a busy cash
+# account's year would take WeasyPrint an hour; the screen shows any period a page at a time).
+EXPORT_LIMITS = {"pdf": 3000, "csv": 200_000}
 FORMS: dict[str, type[forms_reports.ReportForm]] = {
     "trial-balance": forms_reports.AsOfForm,
     "general-ledger": forms_reports.GeneralLedgerForm,
@@ -40,17 +44,32 @@ def report(request, name: str):
     data = None if (not request.GET and form_class.needs_input) else request.GET
     form = form_class(data, user=request.user)
     built = None
+    output = request.GET.get("format", "html")
     if form.is_bound and form.is_valid():
-        built = BUILDERS[name](user=request.user, **form.cleaned_data)
-        output = request.GET.get("format", "html")
+        filters = dict(form.cleaned_data)
+        if "page" in filters:  # paged on screen only
+            filters["page"] = (filters["page"] or 1) if output == "html" else None
+            too_many = _export_refusal(request, name, output, filters)
+            if too_many:
+                messages.error(request, too_many)
+                filters["page"] = 1
+                output = "html"
+        built = BUILDERS[name](user=request.user, **filters)
         if output == "csv":
             return _csv_response(built)
         if output == "pdf":
             return _pdf_response(request, built)
     export = {}
+    pages = {}
     if built is not None:
         params = form.query_params()
+        params.pop("page", None)
         export = {kind: "?" + urlencode({**params, "format": kind}) for kind in ("csv", "pdf")}
+        if built.page is not None:
+            if built.page > 1:
+                pages["previous"] = "?" + urlencode({**params, "page": built.page - 1})
+            if built.has_next_page:
+                pages["next"] = "?" + urlencode({**params, "page": built.page + 1})
     return render(
         request,
         "accounting/report.html",
@@ -61,8 +80,33 @@ def report(request, name: str):
             "report": built,
             "rows": built.display_rows() if built else [],
             "export": export,
+            "pages": pages,
         },
     )
+
+
+def _export_refusal(request, name: str, output: str, filters: dict) -> str:
+    """Why an export of the paged reports (journal, general ledger) is refused: more lines
+    than a file of that kind can carry in reasonable time and memory; "" when it is fine."""
+    limit = EXPORT_LIMITS.get(output)
+    if limit is None:
+        return ""
+    branch = filters.get("branch")
+    lines = report_line_count(
+        name,
+        user=request.user,
+        date_from=filters["date_from"],
+        date_to=filters["date_to"],
+        branch=branch,
+        account=filters.get("account"),
+        currency=filters.get("currency"),
+    )
+    if lines <= limit:
+        return ""
+    return _(
+        "%(lines)s lines are too many for one %(format)s file (at most %(limit)s): "
+        "choose a shorter period or a branch."
+    ) % {"lines": lines, "format": output.upper(), "limit": limit}
 
 
 def _csv_response(built: Report) -> HttpResponse:

@@ -19,6 +19,7 @@ from decimal import Decimal
 from enum import StrEnum
 from urllib.parse import urlencode
 
+from django.db.models import Sum
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
@@ -26,15 +27,22 @@ from accounting.choices import AccountType
 from accounting.models import Account
 from accounting.selectors import (
     balance_sheet,
+    day_movements,
     general_ledger,
     income_statement,
     journal,
     ledger_branch_scope,
+    posted_lines,
     trial_balance,
 )
 from mfi.money import ZERO, round_money
 from mfi.templatetags.money import money
 from users.models import Branch
+
+# Postings per page of the general ledger, entries per page of the journal, on screen (CSV and
+# PDF carry them all).
+LEDGER_PAGE_SIZE = 100
+JOURNAL_PAGE_SIZE = 50
 
 REPORT_TITLES = {
     "trial-balance": _("Trial balance"),
@@ -150,6 +158,8 @@ class Report:
     filename_stem: str
     empty_message: str = ""
     alerts: list[str] = field(default_factory=list)
+    page: int | None = None  # shown one page at a time (the general ledger on screen)
+    has_next_page: bool = False
 
     @property
     def subtitle_lines(self) -> list[str]:
@@ -318,26 +328,28 @@ def general_ledger_report(
     date_to: datetime.date,
     currency: str,
     branch: Branch | None = None,
+    page: int | None = None,
 ) -> Report:
-    """Every posting to one account in the period, between its opening and closing balance.
-
-    Balances are on the account's normal side (debit for assets and expenses)."""
+    """Every posting to one account in the period, between its opening and closing balance;
+    on screen one page of ``LEDGER_PAGE_SIZE`` postings at a time (``page``), in CSV and PDF
+    every posting. Balances are on the account's normal side (debit for assets and expenses)."""
     branch_ids, branch_label = _scope(user, branch)
-    page = general_ledger(
+    ledger = general_ledger(
         account=account,
         date_from=date_from,
         date_to=date_to,
         branch_ids=branch_ids,
         currency=currency,
+        page=page,
+        page_size=LEDGER_PAGE_SIZE,
     )
     rows = [
         Row(
             RowKind.SUBTOTAL,
-            {"description": _("Opening balance"), "date": date_from, "balance": page.opening},
+            {"description": _("Opening balance"), "date": date_from, "balance": ledger.opening},
         )
     ]
-    total_debit = total_credit = ZERO
-    for line in page.lines:
+    for line in ledger.lines:
         entry = line.entry
         rows.append(
             Row(
@@ -353,22 +365,20 @@ def general_ledger_report(
                 links={"number": reverse("accounting:entry_detail", args=[entry.pk])},
             )
         )
-        total_debit += line.debit
-        total_credit += line.credit
     rows.append(
         Row(
             RowKind.SUBTOTAL,
             {
                 "description": _("Movements of the period"),
-                "debit": total_debit,
-                "credit": total_credit,
+                "debit": ledger.total_debit,
+                "credit": ledger.total_credit,
             },
         )
     )
     rows.append(
         Row(
             RowKind.TOTAL,
-            {"description": _("Closing balance"), "date": date_to, "balance": page.closing},
+            {"description": _("Closing balance"), "date": date_to, "balance": ledger.closing},
         )
     )
     return Report(
@@ -392,21 +402,44 @@ def general_ledger_report(
         ],
         filename_stem=f"general-ledger-{account.code}-{date_from.isoformat()}-{date_to.isoformat()}",
         empty_message=_("No postings to this account in the period."),
+        page=ledger.page if page is not None else None,
+        has_next_page=ledger.has_next,
     )
 
 
 def journal_report(
-    *, user, date_from: datetime.date, date_to: datetime.date, branch: Branch | None = None
+    *,
+    user,
+    date_from: datetime.date,
+    date_to: datetime.date,
+    branch: Branch | None = None,
+    page: int | None = None,
 ) -> Report:
     """Posted entries of the period with their lines, in date and number order; totals per
-    currency (amounts of different currencies are never added up)."""
+    currency (amounts of different currencies are never added up). On screen one page of
+    ``JOURNAL_PAGE_SIZE`` entries at a time (``page``), the totals still the period's (from the
+    maintained movements); in CSV and PDF every entry."""
     branch_ids, branch_label = _scope(user, branch)
     rows = []
     totals: dict[str, list[Decimal]] = {}
     entry_columns = frozenset({"number", "date", "branch", "currency"})
-    for entry in journal(date_from=date_from, date_to=date_to, branch_ids=branch_ids):
+    entries = journal(date_from=date_from, date_to=date_to, branch_ids=branch_ids)
+    has_next = False
+    if page is not None:
+        offset = (page - 1) * JOURNAL_PAGE_SIZE
+        entries = list(entries[offset : offset + JOURNAL_PAGE_SIZE + 1])
+        has_next = len(entries) > JOURNAL_PAGE_SIZE
+        entries = entries[:JOURNAL_PAGE_SIZE]
+        for row in (
+            day_movements(date_from=date_from, date_to=date_to, branch_ids=branch_ids)
+            .values("currency")
+            .annotate(debit=Sum("debit"), credit=Sum("credit"))
+            .order_by()
+        ):
+            totals[row["currency"]] = [row["debit"], row["credit"]]
+    for entry in entries:
         link = reverse("accounting:entry_detail", args=[entry.pk])
-        sums = totals.setdefault(entry.currency, [ZERO, ZERO])
+        sums = totals.setdefault(entry.currency, [ZERO, ZERO]) if page is None else None
         for index, line in enumerate(entry.lines.all()):
             description = line.description or entry.description
             repeated = entry_columns if index else frozenset()
@@ -431,8 +464,9 @@ def journal_report(
                     starts_group=not index,
                 )
             )
-            sums[0] += line.debit
-            sums[1] += line.credit
+            if sums is not None:
+                sums[0] += line.debit
+                sums[1] += line.credit
     for currency, (debit, credit) in sorted(totals.items()):
         label = _("Total %(currency)s") % {"currency": currency} if len(totals) > 1 else _("Total")
         rows.append(
@@ -468,6 +502,8 @@ def journal_report(
         facts=facts,
         filename_stem=f"journal-{date_from.isoformat()}-{date_to.isoformat()}",
         empty_message=_("No posted entries in the period."),
+        page=page,
+        has_next_page=has_next,
     )
 
 
@@ -605,6 +641,18 @@ def income_statement_report(
         ],
         filename_stem=f"income-statement-{date_from.isoformat()}-{date_to.isoformat()}",
     )
+
+
+def report_line_count(
+    name: str, *, user, date_from, date_to, branch=None, account=None, currency=None
+) -> int:
+    """How many lines the journal (every line of the period) or the general ledger (the
+    account's postings) would carry, before building it."""
+    branch_ids, _label = _scope(user, branch)
+    lines = posted_lines(date_from=date_from, date_to=date_to, branch_ids=branch_ids)
+    if name == "general-ledger":
+        lines = lines.filter(account=account, entry__currency=currency)
+    return lines.count()
 
 
 BUILDERS = {

@@ -10,11 +10,12 @@ import datetime
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F, QuerySet, Sum, Window
+from django.db import connection
+from django.db.models import F, Q, QuerySet, Sum
 from django.db.models.functions import Coalesce
 
-from accounting.choices import DEBIT_NORMAL, AccountType, EntrySource, EntryStatus
-from accounting.models import Account, JournalEntry, JournalLine
+from accounting.choices import DEBIT_NORMAL, AccountType, EntryStatus
+from accounting.models import Account, AccountDayMovement, JournalEntry, JournalLine
 from mfi.money import DEFAULT_CURRENCY, ZERO, round_money
 
 
@@ -52,35 +53,93 @@ def posted_lines(
     return lines
 
 
+def day_movements(
+    *, date_from=None, date_to=None, branch_ids=None, currency=None, include_closing=True
+) -> QuerySet[AccountDayMovement]:
+    """The ledger's maintained movements (posted debits and credits per account, branch,
+    currency and day): what every balance is read from, whatever the number of journal lines."""
+    movements = AccountDayMovement.objects.all()
+    if date_from is not None:
+        movements = movements.filter(day__gte=date_from)
+    if date_to is not None:
+        movements = movements.filter(day__lte=date_to)
+    if branch_ids is not None:
+        movements = movements.filter(branch_id__in=branch_ids)
+    if currency:
+        movements = movements.filter(currency=currency)
+    if not include_closing:
+        movements = movements.filter(is_closing=False)
+    return movements
+
+
 def balances_by_account(
-    *, date_from=None, date_to=None, branch_ids=None, currency=None, types=None, exclude_sources=()
+    *,
+    date_from=None,
+    date_to=None,
+    branch_ids=None,
+    currency=None,
+    types=None,
+    include_closing=True,
 ) -> list[AccountBalance]:
-    """Total debits and credits per account (and currency), in account-code order."""
-    lines = posted_lines(
+    """Total debits and credits per account (and currency), in account-code order.
+    ``include_closing=False`` leaves the year-end closing entries out."""
+    movements = day_movements(
         date_from=date_from,
         date_to=date_to,
         branch_ids=branch_ids,
         currency=currency,
-        exclude_sources=exclude_sources,
+        include_closing=include_closing,
     )
     if types:
-        lines = lines.filter(account__type__in=types)
+        movements = movements.filter(account__type__in=types)
     totals = list(
-        lines.values("account_id", "entry__currency").annotate(
-            debit_total=Sum("debit"), credit_total=Sum("credit")
-        )
+        movements.values("account_id", "currency")
+        .annotate(debit_total=Sum("debit"), credit_total=Sum("credit"))
+        .order_by()
     )
     accounts = Account.objects.in_bulk([row["account_id"] for row in totals])
     rows = [
         AccountBalance(
             accounts[row["account_id"]],
-            row["entry__currency"],
-            round_money(row["debit_total"], row["entry__currency"]),
-            round_money(row["credit_total"], row["entry__currency"]),
+            row["currency"],
+            round_money(row["debit_total"], row["currency"]),
+            round_money(row["credit_total"], row["currency"]),
         )
         for row in totals
     ]
     return sorted(rows, key=lambda row: (row.account.code, row.currency))
+
+
+def account_net_debit(
+    *, accounts, date_from=None, date_to=None, branch_ids=None, currency=None
+) -> Decimal:
+    """Debits less credits posted to ``accounts`` (a queryset or ids) in the period."""
+    net = (
+        day_movements(
+            date_from=date_from, date_to=date_to, branch_ids=branch_ids, currency=currency
+        )
+        .filter(account__in=accounts)
+        .aggregate(net=Coalesce(Sum(F("debit") - F("credit")), ZERO))
+    )
+    return net["net"]
+
+
+def movements_mismatches() -> int:
+    """How many (account, branch, currency, day) sums of the maintained movements differ from
+    the posted journal lines: zero unless the ledger's trigger was bypassed. A full scan, for
+    checks and bulk loads, never for a page."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT COUNT(*)
+              FROM accounting_posted_movements lines
+              FULL JOIN accounting_accountdaymovement kept
+                USING (account_id, branch_id, currency, day, is_closing)
+             WHERE lines.debit IS DISTINCT FROM kept.debit
+                OR lines.credit IS DISTINCT FROM kept.credit
+            """
+        )
+        return cursor.fetchone()[0]
 
 
 @dataclass
@@ -153,7 +212,7 @@ def income_statement(
         branch_ids=branch_ids,
         currency=currency,
         types=[AccountType.INCOME, AccountType.EXPENSE],
-        exclude_sources=[EntrySource.YEAR_END],
+        include_closing=False,
     ):
         if row.balance:
             sections[row.account.type].append((row.account, row.balance))
@@ -164,10 +223,25 @@ def income_statement(
 
 @dataclass
 class LedgerPage:
+    """Postings to one account in a period: all of them, or one page (``page``, ``page_size``).
+
+    ``opening`` and ``closing`` are the balances at the start and end of the period and the
+    totals are the period's, whatever page is shown; each line carries its running balance.
+    Balances are on the account's normal side."""
+
     account: Account
     opening: Decimal
     lines: list[JournalLine]
     closing: Decimal
+    total_debit: Decimal = ZERO
+    total_credit: Decimal = ZERO
+    page: int = 1
+    has_next: bool = False
+
+
+def _normal_side(amount: Decimal, sign: int, currency: str) -> Decimal:
+    value = round_money(sign * amount, currency)
+    return value or abs(value)  # never "-0.00"
 
 
 def general_ledger(
@@ -177,31 +251,78 @@ def general_ledger(
     date_to: datetime.date,
     branch_ids=None,
     currency: str = DEFAULT_CURRENCY,
+    page: int | None = None,
+    page_size: int = 100,
 ) -> LedgerPage:
-    """Every posting to one account in the period, with the running balance (normal side)."""
+    """Every posting to one account in the period (or page ``page`` of them), with the running
+    balance. Opening, closing and totals come from the maintained movements, and a page's first
+    running balance from the movements of the days before it plus that day's earlier lines, so a
+    page costs the same whatever the number of postings before it."""
     sign = 1 if account.type in DEBIT_NORMAL else -1
-    before = (
-        posted_lines(
-            date_to=date_from - datetime.timedelta(days=1), branch_ids=branch_ids, currency=currency
-        )
+    scope = {"branch_ids": branch_ids, "currency": currency}
+    before = account_net_debit(
+        accounts=[account.pk], date_to=date_from - datetime.timedelta(days=1), **scope
+    )
+    period = (
+        day_movements(date_from=date_from, date_to=date_to, **scope)
         .filter(account=account)
-        .aggregate(net=Coalesce(Sum(F("debit") - F("credit")), ZERO))["net"]
+        .aggregate(debit=Coalesce(Sum("debit"), ZERO), credit=Coalesce(Sum("credit"), ZERO))
     )
-    opening = (
-        abs(round_money(before, currency)) if not before else round_money(sign * before, currency)
-    )
-    order = [F("entry__entry_date").asc(), F("entry__number").asc(), F("pk").asc()]
-    lines = list(
-        posted_lines(date_from=date_from, date_to=date_to, branch_ids=branch_ids, currency=currency)
+    postings = (
+        posted_lines(date_from=date_from, date_to=date_to, **scope)
         .filter(account=account)
         .select_related("entry", "entry__branch")
-        .annotate(movement=Window(Sum(F("debit") - F("credit")), order_by=order))
-        .order_by(*order)
+        .order_by("entry__entry_date", "entry__number", "pk")
     )
+    has_next = False
+    if page is None:
+        lines = list(postings)
+        start = before
+    else:
+        offset = (page - 1) * page_size
+        lines = list(postings[offset : offset + page_size + 1])
+        has_next = len(lines) > page_size
+        lines = lines[:page_size]
+        start = before
+        if lines and page > 1:
+            start += _net_before_line(postings, lines[0], date_from=date_from, **scope)
+    running = start
     for line in lines:
-        line.running_balance = round_money(opening + sign * line.movement, currency) + 0
-    closing = lines[-1].running_balance if lines else opening
-    return LedgerPage(account=account, opening=opening, lines=lines, closing=closing)
+        running += line.debit - line.credit
+        line.running_balance = _normal_side(running, sign, currency)
+    return LedgerPage(
+        account=account,
+        opening=_normal_side(before, sign, currency),
+        lines=lines,
+        closing=_normal_side(before + period["debit"] - period["credit"], sign, currency),
+        total_debit=round_money(period["debit"], currency),
+        total_credit=round_money(period["credit"], currency),
+        page=page or 1,
+        has_next=has_next,
+    )
+
+
+def _net_before_line(
+    postings: QuerySet[JournalLine], first: JournalLine, *, date_from, branch_ids, currency
+) -> Decimal:
+    """Debits less credits of the postings that come before ``first`` in the period: whole days
+    from the maintained movements, then that day's earlier lines."""
+    day = first.entry.entry_date
+    earlier_days = ZERO
+    if day > date_from:
+        earlier_days = account_net_debit(
+            accounts=[first.account_id],
+            date_from=date_from,
+            date_to=day - datetime.timedelta(days=1),
+            branch_ids=branch_ids,
+            currency=currency,
+        )
+    same_day = postings.filter(entry__entry_date=day).filter(
+        Q(entry__number__lt=first.entry.number)
+        | Q(entry__number=first.entry.number, pk__lt=first.pk)
+    )
+    net = same_day.order_by().aggregate(net=Coalesce(Sum(F("debit") - F("credit")), ZERO))
+    return earlier_days + net["net"]
 
 
 def journal(

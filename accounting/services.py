@@ -68,6 +68,25 @@ def account_for_role(role: str, branch: Branch | None = None) -> Account:
     return general
 
 
+def accounts_for_roles(roles: Iterable[str], branch: Branch | None = None) -> dict[str, Account]:
+    """``account_for_role`` for several roles at once (one query): role -> account."""
+    roles = set(roles)
+    found: dict[str, Account] = {}
+    candidates = Account.objects.filter(role__in=roles, is_active=True)
+    candidates = candidates.filter(branch__isnull=True) | (
+        candidates.filter(branch=branch) if branch is not None else candidates.none()
+    )
+    for account in candidates.order_by("pk"):
+        if account.branch_id is not None or account.role not in found:
+            found[account.role] = account  # the branch's own wins over the institution's
+    missing = roles - set(found)
+    if missing:
+        raise ValidationError(
+            _("No active account has the role %(role)s.") % {"role": sorted(missing)[0]}
+        )
+    return found
+
+
 def _lock_period(branch_id: int, entry_date: datetime.date, *, exclusive: bool) -> None:
     """Postings share a branch-month lock; closing the month takes it exclusively, so nothing
     can slip into a month while it is being closed."""
@@ -170,8 +189,11 @@ def _create(
     return entry
 
 
-def _post(entry: JournalEntry, *, actor, approved_by=None) -> JournalEntry:
-    """draft → posted: number it, stamp it, audit it. The only way an entry becomes posted."""
+def _post(
+    entry: JournalEntry, *, actor, approved_by=None, lines: list[LineSpec] | None = None
+) -> JournalEntry:
+    """draft → posted: number it, stamp it, audit it. The only way an entry becomes posted.
+    ``lines`` are the entry's lines when the caller just wrote them (saves reading them back)."""
     _lock_period(entry.branch_id, entry.entry_date, exclusive=False)
     _check_date(entry.branch, entry.entry_date)
     with connection.cursor() as cursor:
@@ -189,7 +211,7 @@ def _post(entry: JournalEntry, *, actor, approved_by=None) -> JournalEntry:
             **snapshot(entry, ["number", "entry_date", "source", "source_reference", "currency"]),
             "lines": [
                 [line.account.code, str(line.debit), str(line.credit)]
-                for line in entry.lines.select_related("account")
+                for line in (lines if lines is not None else entry.lines.select_related("account"))
             ],
         },
     )
@@ -217,7 +239,7 @@ def journal_entry_post(
             _("Use the dedicated service for %(source)s entries.") % {"source": source}
         )
     checked = _validated_lines(lines, currency, manual=False, branch=branch)
-    _check_date(branch, entry_date)
+    # the date (future, closed month) is checked by _post, under the period lock
     entry = _create(
         actor=actor,
         entry_date=entry_date,
@@ -228,7 +250,7 @@ def journal_entry_post(
         source_reference=source_reference,
         lines=checked,
     )
-    return _post(entry, actor=actor)
+    return _post(entry, actor=actor, lines=checked)
 
 
 def lines_for_events(
@@ -249,9 +271,10 @@ def lines_for_events(
         totals[(rule.credit_role, "credit")] = (
             totals.get((rule.credit_role, "credit"), ZERO) + amount
         )
+    accounts = accounts_for_roles({role for role, _side in totals}, branch)
     lines = []
     for (role, side), amount in totals.items():
-        account = account_for_role(role, branch)
+        account = accounts[role]
         lines.append(
             LineSpec(
                 account,

@@ -140,6 +140,14 @@ class SourceRun(models.Model):
     records_received = models.PositiveIntegerField(_("records received"), default=0)
     records_stored = models.PositiveIntegerField(_("new records stored"), default=0)
     rows_quarantined = models.PositiveIntegerField(_("rows quarantined"), default=0)
+    unmatched_skipped = models.PositiveIntegerField(
+        _("records of unknown subjects not kept"),
+        default=0,
+        help_text=_(
+            "Valid records of subjects who are none of our parties, not kept because there were "
+            "too many to queue for reconciliation (a registry-wide file, not our portfolio)."
+        ),
+    )
     file_name = models.CharField(_("file name"), max_length=255, blank=True)
     file_sha256 = models.CharField(_("file SHA-256"), max_length=64, blank=True)
     error = models.TextField(_("error"), blank=True)

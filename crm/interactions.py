@@ -36,7 +36,11 @@ _TASK_FIELDS = ["title", "due_date", "assigned_to", "party", "loan", "status", "
 
 
 def _require_edit(actor) -> None:
-    if not actor.has_capability(Capability.PARTY_EDIT):
+    # Compliance follow-up staff log calls and visits without editing the party's record.
+    if not (
+        actor.has_capability(Capability.PARTY_EDIT)
+        or actor.has_capability(Capability.COMPLIANCE_FOLLOW_UP)
+    ):
         raise PermissionDenied(_("Your role may not record interactions or change tasks."))
 
 

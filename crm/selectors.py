@@ -24,8 +24,16 @@ def parties_visible_to(user) -> QuerySet[Party]:
         # A coach also follows the parties they coach (their engagements), whoever is assigned.
         from django.apps import apps
 
+        # A field agent also follows the parties of the compliance cases they own.
         coached = apps.get_model("coaching", "Engagement").objects.filter(coach__user=user)
-        return parties.filter(Q(assigned_to=user) | Q(pk__in=coached.values("party_id")))
+        owned_cases = apps.get_model("compliance", "Case").objects.filter(
+            owner=user, closed_at__isnull=True
+        )
+        return parties.filter(
+            Q(assigned_to=user)
+            | Q(pk__in=coached.values("party_id"))
+            | Q(pk__in=owned_cases.values("party_id"))
+        )
     branch_ids = user.branch_scope_ids()
     if branch_ids is None:
         return parties

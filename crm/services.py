@@ -10,7 +10,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record, snapshot
-from crm.choices import ConsentStatus, LinkKind, PartyKind
+from crm.choices import ConsentPurpose, ConsentStatus, LinkKind, PartyKind
 from crm.identifiers import (
     normalise_civil_id,
     normalise_nif,
@@ -213,7 +213,7 @@ def consent_record(
 
 @transaction.atomic
 def consent_withdraw(*, actor, consent: Consent, withdrawn_on: datetime.date) -> Consent:
-    """The party withdraws a consent; whatever relied on it must stop (later apps listen here)."""
+    """The party withdraws a consent; whatever relied on it stops (P2P profiles are taken down)."""
     locked = Consent.objects.select_for_update().select_related("party").get(pk=consent.pk)
     _require_edit(actor, locked.party.branch)
     if locked.status != ConsentStatus.GIVEN:
@@ -232,4 +232,9 @@ def consent_withdraw(*, actor, consent: Consent, withdrawn_on: datetime.date) ->
         before=before,
         after=snapshot(locked, ["status", "withdrawn_on"]),
     )
+    if locked.purpose in (ConsentPurpose.P2P_PUBLICATION, ConsentPurpose.PHOTO_PUBLICATION):
+        # Published profiles must come down: the takedown is queued in this same transaction.
+        from p2p_export.services import consent_withdrawal_apply
+
+        consent_withdrawal_apply(actor=actor, party=locked.party)
     return locked

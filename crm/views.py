@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from audit.selectors import events_for_objects
+from compliance.selectors import compliance_panel
 from crm import services
 from crm.choices import PartyKind
 from crm.filters import PartyFilter
@@ -69,6 +70,7 @@ def party_detail(request, pk: int):
             "links": party_links(party=party),
             "consents": party_consents(party=party),
             "link_form": PartyLinkForm(),
+            "compliance": compliance_panel(request.user, party=party),
             "tab": "overview",
         }
     )

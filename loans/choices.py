@@ -118,4 +118,5 @@ class DocumentKind(models.TextChoices):
     SOCIAL_SECURITY_CERTIFICATE = "social_security_certificate", _("Social security certificate")
     PROOF_OF_ADDRESS = "proof_of_address", _("Proof of address")
     SIGNED_CONTRACT = "signed_contract", _("Signed contract")
+    PERIODIC_REPORT = "periodic_report", _("Periodic report")
     OTHER = "other", _("Other")

@@ -1,5 +1,6 @@
 """The loan PDFs, rendered with WeasyPrint from templates: the contract with its repayment
-schedule, a repayment receipt and the client statement (every transaction, running balance).
+schedule, a repayment receipt, the client statement (every transaction, running balance) and
+the portfolio report (a list of loans with its totals).
 
 Amounts are in the loan's currency, printed at its minor unit. Nothing here changes data.
 """
@@ -14,10 +15,10 @@ from django.core.exceptions import ValidationError
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from loans import services
-from loans.choices import AllocationPart, Frequency, TransactionKind
+from loans.choices import AllocationPart, Frequency, LoanStatus, TransactionKind
 from loans.models import Loan, LoanProductVersion, LoanTransaction
 from loans.selectors import (
     loan_collaterals,
@@ -27,6 +28,7 @@ from loans.selectors import (
     statement_lines,
 )
 from mfi.money import ZERO
+from mfi.templatetags.money import money
 
 
 @dataclass(frozen=True)
@@ -203,5 +205,128 @@ def statement_pdf(*, loan: Loan, user) -> bytes:
         "loans/statement_pdf.html",
         {"loan": loan, "lines": statement_lines(loan=loan), "today": today},
         title=_("Statement of loan %(number)s") % {"number": loan.number},
+        user=user,
+    )
+
+
+# --- the portfolio report ----------------------------------------------------------------------
+
+PORTFOLIO_REPORT_MAX_LOANS = 5000
+# Report lines per printed page (A4 portrait, 7 pt monospace): the first page carries the summary.
+_FIRST_PAGE_LINES = 48
+_PAGE_LINES = 66
+_COLUMNS = (  # (heading, width, right-aligned)
+    (gettext_lazy("Number"), 8, False),
+    (gettext_lazy("Borrower"), 26, False),
+    (gettext_lazy("Product"), 12, False),
+    (gettext_lazy("Disbursed"), 10, False),
+    (gettext_lazy("Principal"), 13, True),
+    (gettext_lazy("Outstanding"), 13, True),
+    (gettext_lazy("Arrears"), 12, True),
+    (gettext_lazy("Late"), 4, True),
+    (gettext_lazy("Status"), 9, False),
+)
+
+
+def _report_line(values) -> str:
+    cells = []
+    for (_heading, width, right), value in zip(_COLUMNS, values, strict=True):
+        text = str(value)[:width]
+        cells.append(text.rjust(width) if right else text.ljust(width))
+    return " ".join(cells)
+
+
+def portfolio_report_lines(loans) -> tuple[list[tuple[str, bool]], list[dict]]:
+    """The report's lines (text, more than 30 days late) and its totals per currency."""
+    rows = loans.values_list(
+        "number",
+        "borrower__display_name",
+        "product_version__product__code",
+        "disbursed_on",
+        "currency",
+        "principal",
+        "principal_outstanding",
+        "interest_outstanding",
+        "fees_outstanding",
+        "penalties_outstanding",
+        "arrears_amount",
+        "days_past_due",
+        "status",
+    )
+    lines = []
+    totals: dict[str, dict] = {}
+    statuses = dict(LoanStatus.choices)
+    for (
+        number,
+        borrower,
+        product,
+        disbursed_on,
+        currency,
+        principal,
+        principal_outstanding,
+        interest,
+        fees,
+        penalties,
+        arrears,
+        days_late,
+        status,
+    ) in rows:
+        outstanding = principal_outstanding + interest + fees + penalties
+        total = totals.setdefault(
+            currency,
+            {"loans": 0, "principal": ZERO, "outstanding": ZERO, "arrears": ZERO, "late": 0},
+        )
+        total["loans"] += 1
+        total["principal"] += principal_outstanding
+        total["outstanding"] += outstanding
+        total["arrears"] += arrears
+        total["late"] += days_late > 0
+        text = _report_line(
+            (
+                number,
+                borrower,
+                product,
+                disbursed_on.isoformat() if disbursed_on else "",
+                money(principal, currency),
+                money(outstanding, currency),
+                money(arrears, currency) if arrears else "",
+                days_late or "",
+                statuses.get(status, status),
+            )
+        )
+        lines.append((text, days_late > 30))
+    return lines, [
+        {
+            "currency": currency,
+            **values,
+            "principal": money(values["principal"], currency),
+            "outstanding": money(values["outstanding"], currency),
+            "arrears": money(values["arrears"], currency),
+        }
+        for currency, values in sorted(totals.items())
+    ]
+
+
+def portfolio_report_pdf(*, loans, facts: list[tuple[str, str]], user) -> bytes:
+    """A list of loans (a portfolio as filtered on screen) with its totals per currency: one
+    line per loan, in monospace columns (a table of thousands of cells would take a minute to
+    lay out; fixed-width lines take a few seconds)."""
+    lines, totals = portfolio_report_lines(loans)
+    pages = [lines[:_FIRST_PAGE_LINES]]
+    pages += [
+        lines[start : start + _PAGE_LINES]
+        for start in range(_FIRST_PAGE_LINES, len(lines), _PAGE_LINES)
+    ]
+    return _render(
+        "loans/portfolio_report_pdf.html",
+        {
+            "facts": facts,
+            "totals": totals,
+            "heading": _report_line([str(heading) for heading, _w, _r in _COLUMNS]),
+            "pages": pages,
+            "count": len(lines),
+            "today": timezone.localdate(),
+        },
+        title=_("Portfolio report"),
         user=user,
     )

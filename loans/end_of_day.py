@@ -5,7 +5,8 @@ For one business date, in one transaction:
 1. penalties: installments overdue beyond the product's tolerance get their one-off late penalty;
 2. accrual (accrual-accounting products): interest and fees of installments that fell due are
    recognised; penalties charged are recognised;
-3. balances, arrears, days past due and delinquency bucket of every loan on the books;
+3. balances, arrears, days past due and delinquency bucket of every loan on the books (only
+   the loans whose figures moved are written);
 4. a portfolio snapshot per branch, officer, product and currency (PAR history).
 Ledger postings are aggregated: one entry per branch, rule set, currency and kind.
 A date is processed once (``EndOfDayRun``); missed dates are caught up in order.
@@ -90,7 +91,10 @@ def _accrue(cursor, day: datetime.date) -> list[tuple]:
     return cursor.fetchall()
 
 
-def _refresh_balances(cursor, day: datetime.date) -> int:
+def _refresh_balances(cursor, day: datetime.date) -> tuple[int, int]:
+    """Balances, arrears, days past due and delinquency bucket of every loan on the books, in
+    one statement that writes only the loans whose figures moved (most do not on a given day).
+    Returns (loans on the books, loans whose figures changed)."""
     cursor.execute(
         """
         WITH agg AS (
@@ -111,38 +115,50 @@ def _refresh_balances(cursor, day: datetime.date) -> int:
               JOIN loans_loan l ON l.id = i.loan_id
              WHERE l.status IN %(statuses)s
              GROUP BY i.loan_id
+        ), figures AS (
+            SELECT agg.loan_id, agg.principal, agg.interest, agg.fees, agg.penalties,
+                   CASE WHEN late THEN agg.arrears ELSE 0 END AS arrears,
+                   CASE WHEN late THEN %(day)s - agg.oldest ELSE 0 END AS days_past_due,
+                   v.delinquency_buckets AS buckets
+              FROM agg
+              JOIN loans_loan l ON l.id = agg.loan_id
+              JOIN loans_loanproductversion v ON v.id = l.product_version_id
+             CROSS JOIN LATERAL (
+                 SELECT agg.arrears > v.arrears_tolerance AND agg.oldest IS NOT NULL AS late
+             ) AS arrears_check
+        ), target AS (
+            SELECT f.*, COALESCE((
+                SELECT CASE WHEN b->>1 IS NULL THEN (b->>0) || '+'
+                            ELSE (b->>0) || '-' || (b->>1) END
+                  FROM jsonb_array_elements(f.buckets) AS b
+                 WHERE f.days_past_due >= (b->>0)::int
+                   AND (b->>1 IS NULL OR f.days_past_due <= (b->>1)::int)
+                 LIMIT 1), '') AS bucket
+              FROM figures f
+        ), changed AS (
+            UPDATE loans_loan l
+               SET principal_outstanding = t.principal,
+                   interest_outstanding = t.interest,
+                   fees_outstanding = t.fees,
+                   penalties_outstanding = t.penalties,
+                   arrears_amount = t.arrears,
+                   days_past_due = t.days_past_due,
+                   delinquency_bucket = t.bucket
+              FROM target t
+             WHERE l.id = t.loan_id
+               AND (l.principal_outstanding, l.interest_outstanding, l.fees_outstanding,
+                    l.penalties_outstanding, l.arrears_amount, l.days_past_due,
+                    l.delinquency_bucket)
+                   IS DISTINCT FROM (t.principal, t.interest, t.fees, t.penalties, t.arrears,
+                                     t.days_past_due, t.bucket)
+            RETURNING 1
         )
-        UPDATE loans_loan l
-           SET principal_outstanding = agg.principal,
-               interest_outstanding = agg.interest,
-               fees_outstanding = agg.fees,
-               penalties_outstanding = agg.penalties,
-               arrears_amount = CASE WHEN agg.arrears > v.arrears_tolerance
-                                     THEN agg.arrears ELSE 0 END,
-               days_past_due = CASE WHEN agg.arrears > v.arrears_tolerance AND agg.oldest IS NOT NULL
-                                    THEN %(day)s - agg.oldest ELSE 0 END
-          FROM agg, loans_loanproductversion v
-         WHERE l.id = agg.loan_id AND v.id = l.product_version_id
+        SELECT (SELECT COUNT(*) FROM target), (SELECT COUNT(*) FROM changed)
         """,
         {"day": day, "statuses": _STATUSES},
     )
-    updated = cursor.rowcount
-    cursor.execute(
-        """
-        UPDATE loans_loan l
-           SET delinquency_bucket = COALESCE((
-                SELECT CASE WHEN b->>1 IS NULL THEN (b->>0) || '+'
-                            ELSE (b->>0) || '-' || (b->>1) END
-                  FROM jsonb_array_elements(v.delinquency_buckets) AS b
-                 WHERE l.days_past_due >= (b->>0)::int
-                   AND (b->>1 IS NULL OR l.days_past_due <= (b->>1)::int)
-                 LIMIT 1), '')
-          FROM loans_loanproductversion v
-         WHERE v.id = l.product_version_id AND l.status IN %s
-        """,
-        [_STATUSES],
-    )
-    return updated
+    on_books, changed = cursor.fetchone()
+    return on_books, changed
 
 
 def _snapshot(cursor, day: datetime.date) -> int:
@@ -199,7 +215,7 @@ def _run_one(day: datetime.date) -> dict:
     with connection.cursor() as cursor:
         penalties = _charge_penalties(cursor, day)
         accruals = _accrue(cursor, day)
-        loans = _refresh_balances(cursor, day)
+        loans, changed = _refresh_balances(cursor, day)
         slices = _snapshot(cursor, day)
     penalty_groups: dict[tuple, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     for branch_id, rule_set_id, currency, amount in penalties:
@@ -216,6 +232,7 @@ def _run_one(day: datetime.date) -> dict:
         "penalties_charged": len(penalties),
         "installments_accrued": len(accruals),
         "loans_refreshed": loans,
+        "loans_changed": changed,
         "snapshot_rows": slices,
         "journal_entries": entries,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from decimal import Decimal
 
 from crispy_forms.helper import FormHelper
@@ -17,6 +18,7 @@ from loans.choices import Channel, DocumentKind, LoanStatus
 from loans.models import LoanProduct
 from loans.selectors import products_available
 from mfi.forms import apply_service_errors  # noqa: F401 - used by this app's views
+from mfi.money import Currency
 from mfi.uploads import validate_upload
 from users.selectors import branches_visible_to
 
@@ -331,3 +333,31 @@ class ProductVersionForm(forms.ModelForm):
 
         self.helper = FormHelper()
         self.helper.add_input(Submit("submit", _("Save as a new version")))
+
+
+class ParDashboardForm(forms.Form):
+    """The PAR dashboard's filters (GET): a branch in the user's scope, a currency, a day."""
+
+    branch = forms.ModelChoiceField(
+        label=_("Branch"),
+        required=False,
+        queryset=None,
+        empty_label=_("All my branches"),
+        error_messages={"invalid_choice": _("This branch is outside your scope.")},
+    )
+    currency = forms.ChoiceField(label=_("Currency"), choices=Currency.choices, required=False)
+    date = forms.DateField(
+        label=_("As of"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["branch"].queryset = branches_visible_to(user).order_by("name")
+
+    def clean_date(self):
+        day = self.cleaned_data.get("date")
+        if day is not None and not datetime.date(1900, 1, 1) <= day <= datetime.date(2999, 12, 31):
+            raise ValidationError(_("Enter a real date."))
+        return day

@@ -23,10 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Context, Decimal, localcontext
+from typing import NamedTuple
 
-from dateutil.relativedelta import relativedelta
-
-from mfi.money import CURRENCY_DECIMALS, round_money
+from mfi.money import CURRENCY_DECIMALS
 
 REPAYMENT_FREQUENCIES = ("days", "weeks", "months")
 INTEREST_METHODS = ("flat", "declining_balance")
@@ -47,6 +46,9 @@ _PMT_CONTEXT = Context(prec=34, rounding=ROUND_HALF_EVEN)
 _RATE_FACTOR_EXPONENT = Decimal(1).scaleb(-FINERACT_CONTEXT.prec)
 # Fineract's ProgressiveEMICalculator tries at most three EMI adjustments.
 _MAX_EMI_ADJUSTMENTS = 3
+# Each currency's minor unit (Decimal("0.01"), Decimal("1")), computed once: rounding is the
+# engine's hottest operation.
+_MINOR_UNITS = {code: Decimal(1).scaleb(-places) for code, places in CURRENCY_DECIMALS.items()}
 
 
 class ScheduleError(ValueError):
@@ -93,8 +95,7 @@ class ScheduleTerms:
         _check_terms(self)
 
 
-@dataclass(frozen=True)
-class Installment:
+class Installment(NamedTuple):
     """One repayment: what falls due on ``due_date`` and the principal still owed afterwards."""
 
     number: int
@@ -137,8 +138,13 @@ def repayment_due_dates(terms: ScheduleTerms) -> list[date]:
     """
     count = terms.number_of_repayments
     if terms.first_repayment_date is None:
-        return [_shift(terms, terms.disbursement_date, k) for k in range(1, count + 1)]
-    return [_shift(terms, terms.first_repayment_date, k) for k in range(count)]
+        anchor, periods = terms.disbursement_date, range(1, count + 1)
+    else:
+        anchor, periods = terms.first_repayment_date, range(count)
+    if terms.repayment_frequency == "months":
+        every = terms.repayment_every
+        return [_add_months(anchor, k * every) for k in periods]
+    return [_shift(terms, anchor, k) for k in periods]
 
 
 # --- money ------------------------------------------------------------------------------------
@@ -150,18 +156,23 @@ class _Money:
     def __init__(self, terms: ScheduleTerms):
         self.currency = terms.currency
         self.decimals = CURRENCY_DECIMALS[terms.currency]
+        self.minor_unit = _MINOR_UNITS[terms.currency]
         self.currency_multiple = terms.currency_multiple
         self.installment_multiple = terms.installment_multiple
+        self.rounds_to_multiple = bool(terms.currency_multiple) and self.decimals == 0
 
     def of(self, amount: Decimal) -> Decimal:
         """``Money.of``: round to the currency (to its multiple first when it has no minor unit)."""
-        if self.currency_multiple and self.decimals == 0 and amount > 0:
+        if self.rounds_to_multiple and amount > 0:
             amount = _nearest_multiple_ties_up(amount, Decimal(self.currency_multiple))
-        return round_money(amount, self.currency)
+        return amount.quantize(self.minor_unit, rounding=ROUND_HALF_EVEN)
 
     def times_rate(self, amount: Decimal, rate: Decimal) -> Decimal:
         """``Money.multiplyRetainScale``: 19 digits first, then the currency."""
-        return self.of(FINERACT_CONTEXT.multiply(amount, rate))
+        amount = FINERACT_CONTEXT.multiply(amount, rate)
+        if self.rounds_to_multiple:
+            return self.of(amount)
+        return amount.quantize(self.minor_unit, rounding=ROUND_HALF_EVEN)
 
     def divided(self, amount: Decimal, divisor: int | Decimal) -> Decimal:
         """``Money.dividedBy``: 19 digits first, then the currency."""
@@ -197,7 +208,16 @@ def _shift(terms: ScheduleTerms, anchor: date, periods: int) -> date:
         return anchor + timedelta(days=units)
     if terms.repayment_frequency == "weeks":
         return anchor + timedelta(weeks=units)
-    return anchor + relativedelta(months=units)
+    return _add_months(anchor, units)
+
+
+def _add_months(day: date, months: int) -> date:
+    """``day`` plus whole months, the day clipped to the month's end (as ``relativedelta``)."""
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    month += 1
+    if day.day <= 28:
+        return date(year, month, day.day)
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _year_length(year: int) -> int:
@@ -207,12 +227,9 @@ def _year_length(year: int) -> int:
 # --- cumulative engine ------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Row:
-    due_date: date
-    principal: Decimal
-    interest: Decimal
-    balance: Decimal
+# One computed period: (due date, principal, interest, principal balance after it). A plain
+# tuple: tens of thousands are made per second when a large portfolio is scheduled.
+_Row = tuple[date, Decimal, Decimal, Decimal]
 
 
 def _periods_in_one_year(terms: ScheduleTerms) -> int:
@@ -234,9 +251,11 @@ def _rate_per_period_unit(terms: ScheduleTerms) -> Decimal:
     return context.divide(per_unit, HUNDRED)
 
 
-def _cumulative_period_rate(terms: ScheduleTerms, interest_from: date, due_date: date) -> Decimal:
-    """``periodicInterestRate``: the rate for one installment period (declining balance)."""
-    per_unit = _rate_per_period_unit(terms)
+def _cumulative_period_rate(
+    terms: ScheduleTerms, per_unit: Decimal, interest_from: date, due_date: date
+) -> Decimal:
+    """``periodicInterestRate``: the rate for one installment period (declining balance);
+    ``per_unit`` is ``_rate_per_period_unit(terms)``."""
     if terms.interest_calculation == "same_as_repayment_period":
         return per_unit * terms.repayment_every
     days = (due_date - interest_from).days
@@ -288,6 +307,13 @@ def _cumulative_rows(terms: ScheduleTerms) -> list[_Row]:
     is_flat = terms.interest_method == "flat"
     is_equal_installments = terms.amortization == "equal_installments"
 
+    per_unit = _rate_per_period_unit(terms)
+    # the same rate every period unless interest is counted by the day
+    fixed_rate = (
+        per_unit * terms.repayment_every
+        if terms.interest_calculation == "same_as_repayment_period"
+        else None
+    )
     emi = None
     fixed_principal = None
     flat_interest_per_installment = ZERO
@@ -350,11 +376,13 @@ def _cumulative_rows(terms: ScheduleTerms) -> list[_Row]:
                 total_interest_due, charged_interest, interest, number, count
             )
         else:
-            rate = _cumulative_period_rate(terms, interest_from, due_date)
+            rate = fixed_rate or _cumulative_period_rate(terms, per_unit, interest_from, due_date)
             accrued = money.times_rate(balance, rate)
             deferred_before = deferred_interest
             payable_now = ZERO if (in_payment_grace or in_interest_free) else accrued
-            if payable_now > 0:
+            if payable_now > 0 and not deferred_interest:
+                interest = own_interest = payable_now  # the usual period: nothing deferred
+            elif payable_now > 0:
                 interest = deferred_interest + payable_now
                 deferred_interest = ZERO
                 own_interest = interest - deferred_before
@@ -383,14 +411,12 @@ def _cumulative_rows(terms: ScheduleTerms) -> list[_Row]:
         balance -= principal_due
         paid_principal += principal_due
         charged_interest += interest
-        rows.append(_Row(due_date, principal_due, interest, balance))
+        rows.append((due_date, principal_due, interest, balance))
 
     if deferred_interest > 0:
         # interest still deferred at the end falls due with the last installment
-        last = rows[-1]
-        rows[-1] = _Row(
-            last.due_date, last.principal, last.interest + deferred_interest, last.balance
-        )
+        due_date, principal_due, interest, balance = rows[-1]
+        rows[-1] = (due_date, principal_due, interest + deferred_interest, balance)
     return rows
 
 
@@ -514,7 +540,7 @@ def _progressive_pass(
             interest = min(interest, emi)
             principal_due = min(emi - interest, balance)
         balance -= principal_due
-        rows.append(_Row(due_date, principal_due, interest, balance))
+        rows.append((due_date, principal_due, interest, balance))
     return rows, last_total
 
 
@@ -557,29 +583,29 @@ def _progressive_rows(terms: ScheduleTerms) -> list[_Row]:
 
 
 def _build_schedule(terms: ScheduleTerms, rows: Sequence[_Row]) -> Schedule:
-    currency = terms.currency
-    fee = _Money(terms).of(terms.fees)
-    installments = tuple(
-        Installment(
-            number=number,
-            due_date=row.due_date,
-            # amounts are already at the currency's precision; quantizing only gives zeros
-            # their scale (0.00, not 0)
-            principal=round_money(row.principal, currency),
-            interest=round_money(row.interest, currency),
-            fees=fee,
-            total=round_money(row.principal + row.interest + fee, currency),
-            balance=round_money(row.balance, currency),
-        )
-        for number, row in enumerate(rows, start=1)
-    )
+    money = _Money(terms)
+    fee = money.of(terms.fees)
+    unit = money.minor_unit
+    installments = []
+    total_principal = total_interest = total_repayment = ZERO
+    for number, (due_date, principal, interest, balance) in enumerate(rows, start=1):
+        # amounts are already at the currency's precision; quantizing only gives zeros
+        # their scale (0.00, not 0)
+        total = (principal + interest + fee).quantize(unit, ROUND_HALF_EVEN)
+        principal = principal.quantize(unit, ROUND_HALF_EVEN)
+        interest = interest.quantize(unit, ROUND_HALF_EVEN)
+        balance = balance.quantize(unit, ROUND_HALF_EVEN)
+        installments.append(Installment(number, due_date, principal, interest, fee, total, balance))
+        total_principal += principal
+        total_interest += interest
+        total_repayment += total
     return Schedule(
-        currency=currency,
-        installments=installments,
-        total_principal=sum((i.principal for i in installments), ZERO),
-        total_interest=sum((i.interest for i in installments), ZERO),
-        total_fees=sum((i.fees for i in installments), ZERO),
-        total_repayment=sum((i.total for i in installments), ZERO),
+        currency=terms.currency,
+        installments=tuple(installments),
+        total_principal=total_principal,
+        total_interest=total_interest,
+        total_fees=fee * len(rows) if rows else ZERO,
+        total_repayment=total_repayment,
     )
 
 

@@ -141,12 +141,26 @@ def loan_installments(*, loan: Loan) -> list[Installment]:
     return list(loan.installments.order_by("number"))
 
 
-def loan_transactions(*, loan: Loan) -> list[LoanTransaction]:
-    return list(
-        loan.transactions.select_related("created_by", "reversal_entry").order_by(
-            "value_date", "pk"
-        )
+def loan_transactions_queryset(*, loan: Loan) -> QuerySet[LoanTransaction]:
+    """The loan's transactions, oldest first."""
+    return loan.transactions.select_related("created_by", "reversal_entry").order_by(
+        "value_date", "pk"
     )
+
+
+def loan_transactions(*, loan: Loan) -> list[LoanTransaction]:
+    return list(loan_transactions_queryset(loan=loan))
+
+
+def loan_recent_transactions(*, loan: Loan, limit: int) -> tuple[list[LoanTransaction], int]:
+    """The loan's ``limit`` latest transactions (oldest of them first) and how many it has."""
+    recent = list(
+        loan.transactions.select_related("created_by", "reversal_entry").order_by(
+            "-value_date", "-pk"
+        )[:limit]
+    )
+    count = len(recent) if len(recent) < limit else loan.transactions.count()
+    return recent[::-1], count
 
 
 def loan_transaction_get(*, loan: Loan, transaction_id: int) -> LoanTransaction:

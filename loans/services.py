@@ -578,22 +578,31 @@ def repayment_record(
         created_by=actor,
     )
     accrued_interest = accrued_fee = ZERO
+    allocations = []
     for installment, taken in allocation.rows:
         interest_now, fee_now = _accrual_catch_up(loan, installment, taken)
         accrued_interest += interest_now
         accrued_fee += fee_now
-        RepaymentAllocation.objects.create(
-            transaction=txn,
-            installment=installment,
-            interest_accrued_now=interest_now,
-            fee_accrued_now=fee_now,
-            **taken,
+        allocations.append(
+            RepaymentAllocation(
+                transaction=txn,
+                installment=installment,
+                interest_accrued_now=interest_now,
+                fee_accrued_now=fee_now,
+                **taken,
+            )
         )
         Installment.objects.filter(pk=installment.pk).update(
             interest_accrued=F("interest_accrued") + interest_now,
             fee_accrued=F("fee_accrued") + fee_now,
             **{f"{part}_paid": F(f"{part}_paid") + value for part, value in taken.items()},
         )
+        # the locked rows in memory follow, so the loan's balances need no second read
+        installment.interest_accrued += interest_now
+        installment.fee_accrued += fee_now
+        for part, value in taken.items():
+            setattr(installment, f"{part}_paid", getattr(installment, f"{part}_paid") + value)
+    RepaymentAllocation.objects.bulk_create(allocations)
     txn.journal_entry = ledger.event_post(
         actor=actor,
         rule_set=loan.product_version.posting_rule_set,
@@ -627,8 +636,8 @@ def repayment_record(
         },
     )
     loan.overpaid_amount += allocation.overpayment
-    loan.save(update_fields=["overpaid_amount"])
-    refresh_loan_balances(loan, as_of=business_date())
+    _balances_from(loan, installments, as_of=business_date())
+    loan.save(update_fields=["overpaid_amount", *_REFRESHED_FIELDS])
     _settle_status(loan, actor=actor, day=day)
     return txn
 
@@ -798,10 +807,27 @@ def bucket_label(days_past_due: int, buckets: list[list[int | None]]) -> str:
     return ""
 
 
+_REFRESHED_FIELDS = (
+    "principal_outstanding",
+    "interest_outstanding",
+    "fees_outstanding",
+    "penalties_outstanding",
+    "days_past_due",
+    "arrears_amount",
+    "delinquency_bucket",
+)
+
+
 def refresh_loan_balances(loan: Loan, *, as_of: datetime.date) -> Loan:
     """Recompute a loan's balance, days past due, arrears and bucket from its installments.
     (The end-of-day job does the same for every loan at once, in SQL.)"""
-    rows = list(loan.installments.all())
+    _balances_from(loan, list(loan.installments.all()), as_of=as_of)
+    loan.save(update_fields=list(_REFRESHED_FIELDS))
+    return loan
+
+
+def _balances_from(loan: Loan, rows: list[Installment], *, as_of: datetime.date) -> None:
+    """Set the loan's kept-in-step balance fields from its installments ``rows`` (not saved)."""
     loan.principal_outstanding = sum((r.principal_due - r.principal_paid for r in rows), ZERO)
     loan.interest_outstanding = sum((r.interest_due - r.interest_paid for r in rows), ZERO)
     loan.fees_outstanding = sum((r.fee_due - r.fee_paid for r in rows), ZERO)
@@ -818,18 +844,6 @@ def refresh_loan_balances(loan: Loan, *, as_of: datetime.date) -> Loan:
     loan.delinquency_bucket = bucket_label(
         loan.days_past_due, loan.product_version.delinquency_buckets
     )
-    loan.save(
-        update_fields=[
-            "principal_outstanding",
-            "interest_outstanding",
-            "fees_outstanding",
-            "penalties_outstanding",
-            "days_past_due",
-            "arrears_amount",
-            "delinquency_bucket",
-        ]
-    )
-    return loan
 
 
 @transaction.atomic

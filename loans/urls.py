@@ -6,6 +6,8 @@ app_name = "loans"
 
 urlpatterns = [
     path("", views.portfolio, name="portfolio"),
+    path("portfolio-report.pdf", views.portfolio_report_pdf, name="portfolio_report_pdf"),
+    path("par/", views.par_dashboard, name="par_dashboard"),
     path("new/", views.loan_create, name="loan_create"),
     path("preview/", views.loan_preview, name="preview"),
     path("approvals/", views.approvals, name="approvals"),
@@ -16,6 +18,8 @@ urlpatterns = [
         name="product_version_create",
     ),
     path("<int:pk>/", views.loan_detail, name="loan_detail"),
+    path("<int:pk>/transactions/", views.loan_transactions_page, name="loan_transactions"),
+    path("<int:pk>/history/", views.loan_history_page, name="loan_history"),
     path("<int:pk>/approve/", views.loan_approve, name="loan_approve"),
     path("<int:pk>/reject/", views.loan_reject, name="loan_reject"),
     path("<int:pk>/undo-approval/", views.loan_undo_approval, name="loan_undo_approval"),

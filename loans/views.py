@@ -17,12 +17,15 @@ from django.core.paginator import Paginator
 from django.forms.models import model_to_dict
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, pgettext_lazy
 from django.views.decorators.http import require_POST
 
+from accounting.selectors import ledger_branch_scope
 from audit.selectors import events_for_object
+from compliance.selectors import compliance_panel
 from crm.selectors import party_get_for_user
 from loans import documents, services
 from loans.choices import PORTFOLIO_STATUSES, LoanStatus, TransactionKind
@@ -32,6 +35,7 @@ from loans.forms import (
     GuarantorForm,
     LoanApplicationForm,
     LoanDocumentForm,
+    ParDashboardForm,
     PortfolioFilterForm,
     ProductVersionForm,
     ReasonForm,
@@ -42,6 +46,7 @@ from loans.forms import (
     party_in_scope,
 )
 from loans.models import Loan, LoanProduct, Offer
+from loans.portfolio import par_breakdown, par_snapshot_date, par_trend, portfolio_quality
 from loans.selectors import (
     PORTFOLIO_VIEWS,
     VIEW_ALL,
@@ -58,15 +63,21 @@ from loans.selectors import (
     loan_guarantors,
     loan_installments,
     loan_portfolio,
+    loan_recent_transactions,
     loan_transaction_get,
-    loan_transactions,
+    loan_transactions_queryset,
 )
-from mfi.money import round_money
+from mfi.money import DEFAULT_CURRENCY, round_money
 from mfi.permissions import capability_required
 from mfi.templatetags.money import money
 from users.roles import Capability
 
 PAGE_SIZE = 25
+# The loan page shows its latest transactions and history; the rest is a page away, so the
+# page costs the same for a loan with ten transactions and one with a thousand.
+LOAN_PAGE_TRANSACTIONS = 12
+LOAN_PAGE_EVENTS = 20
+RECORDS_PAGE_SIZE = 50
 VIEW_LABELS = {
     VIEW_MINE: gettext_lazy("My loans"),
     VIEW_DUE_TODAY: gettext_lazy("Due today"),
@@ -107,8 +118,8 @@ def _run_action(request, loan: Loan, action, success: str, anchor: str = ""):
 # --- portfolio and inbox ---------------------------------------------------------------------
 
 
-@capability_required(Capability.LOAN_VIEW)
-def portfolio(request):
+def _portfolio_query(request):
+    """The portfolio tab and filters of a request: (view, filter form, loans queryset)."""
     user = request.user
     view = request.GET.get("view", "")
     if view not in PORTFOLIO_VIEWS:
@@ -123,6 +134,13 @@ def portfolio(request):
         product_id=product.pk if product else None,
         branch_id=branch.pk if branch else None,
     )
+    return view, filter_form, loans
+
+
+@capability_required(Capability.LOAN_VIEW)
+def portfolio(request):
+    user = request.user
+    view, filter_form, loans = _portfolio_query(request)
     page = Paginator(loans, PAGE_SIZE).get_page(request.GET.get("page"))
     kept = {key: value for key, value in request.GET.items() if key not in ("page", "view")}
     kept = {key: value for key, value in kept.items() if value}
@@ -145,8 +163,64 @@ def portfolio(request):
             "can_repay": user.has_capability(Capability.LOAN_REPAY),
             "inbox_count": approval_inbox(user).count() if can_approve else None,
             "repayable": PORTFOLIO_STATUSES,
+            "report_query": urlencode({"view": view, **kept}),
         },
     )
+
+
+@capability_required(Capability.LOAN_VIEW)
+def portfolio_report_pdf(request):
+    """The portfolio list as it is filtered on screen, every loan of it, as a PDF report."""
+    view, filter_form, loans = _portfolio_query(request)
+    count = loans.count()
+    if count > documents.PORTFOLIO_REPORT_MAX_LOANS:
+        messages.error(
+            request,
+            _("%(count)s loans are too many for one report (at most %(max)s): narrow the list.")
+            % {"count": count, "max": documents.PORTFOLIO_REPORT_MAX_LOANS},
+        )
+        return redirect(reverse("loans:portfolio") + "?" + request.GET.urlencode())
+    filters = filter_form.cleaned_data if filter_form.is_valid() else {}
+    facts = [(_("List"), VIEW_LABELS[view])]
+    for name in ("status", "product", "branch"):
+        value = filters.get(name)
+        if value:
+            label = LoanStatus(value).label if name == "status" else str(value)
+            facts.append((filter_form.fields[name].label, label))
+    return _pdf(
+        documents.portfolio_report_pdf(loans=loans, facts=facts, user=request.user),
+        f"portfolio-{timezone.localdate():%Y%m%d}.pdf",
+    )
+
+
+@capability_required(Capability.LOAN_VIEW)
+def par_dashboard(request):
+    """Portfolio at risk (PAR1/30/90) of the user's branches: the headline figures, per branch
+    (or per loan officer within one branch), per product, and month by month."""
+    user = request.user
+    form = ParDashboardForm(request.GET or None, user=user)
+    filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    branch = filters.get("branch")
+    currency = filters.get("currency") or DEFAULT_CURRENCY
+    day = filters.get("date") or timezone.localdate()
+    branch_ids = ledger_branch_scope(user, branch.pk if branch else None)
+    as_of = par_snapshot_date(on_or_before=day, currency=currency)
+    one_branch = branch is not None or (branch_ids is not None and len(branch_ids) == 1)
+    context = {"form": form, "as_of": as_of, "currency": currency, "by_officer": one_branch}
+    if as_of is not None:
+        scope = {"as_of": as_of, "branch_ids": branch_ids, "currency": currency}
+        trend = par_trend(**scope)
+        highest = max((row.par30 for row in trend), default=0) or 1
+        context.update(
+            quality=portfolio_quality(**scope),
+            groups=par_breakdown(group="officer" if one_branch else "branch", **scope),
+            products=par_breakdown(group="product", **scope),
+            trend=[
+                (row, int(360 * row.par30 / highest), index * 30) for index, row in enumerate(trend)
+            ],
+            chart_height=len(trend) * 30,
+        )
+    return render(request, "loans/par_dashboard.html", context)
 
 
 @capability_required(Capability.LOAN_APPROVE)
@@ -261,6 +335,8 @@ def loan_detail(request, pk: int):
             projected = services.loan_schedule_preview(loan)
         except ValidationError:
             projected = None
+    recent, transaction_count = loan_recent_transactions(loan=loan, limit=LOAN_PAGE_TRANSACTIONS)
+    events = list(events_for_object(target=loan)[: LOAN_PAGE_EVENTS + 1])
     can = {
         "apply": user.has_capability(Capability.LOAN_APPLY),
         "approve": user.has_capability(Capability.LOAN_APPROVE),
@@ -277,11 +353,14 @@ def loan_detail(request, pk: int):
             "frequency": documents.repayment_frequency_label(loan.product_version),
             "installments": installments,
             "projected": projected,
-            "transactions": loan_transactions(loan=loan),
+            "transactions": recent,
+            "transaction_count": transaction_count,
             "documents": loan_documents(loan=loan),
             "guarantors": loan_guarantors(loan=loan),
             "collaterals": loan_collaterals(loan=loan),
-            "events": events_for_object(target=loan)[:200],
+            "events": events[:LOAN_PAGE_EVENTS],
+            "compliance": compliance_panel(user, loan=loan),
+            "more_events": len(events) > LOAN_PAGE_EVENTS,
             "can": can,
             "is_submitter": loan.submitted_by_id == user.pk,
             "is_submitted": loan.status == LoanStatus.SUBMITTED,
@@ -292,6 +371,45 @@ def loan_detail(request, pk: int):
             "repayment_kind": TransactionKind.REPAYMENT,
             "today": timezone.localdate(),
         },
+    )
+
+
+def _can_reverse(user) -> bool:
+    return user.has_capability(Capability.LOAN_WRITE_OFF)
+
+
+@capability_required(Capability.LOAN_VIEW)
+def loan_transactions_page(request, pk: int):
+    """Every transaction of a loan, oldest first, a page at a time."""
+    loan = loan_get_for_user(request.user, pk)
+    page = Paginator(loan_transactions_queryset(loan=loan), RECORDS_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "loans/loan_transactions.html",
+        {
+            "loan": loan,
+            "page": page,
+            "transactions": page.object_list,
+            "can": {"write_off": _can_reverse(request.user)},
+            "repayment_kind": TransactionKind.REPAYMENT,
+            "query": "",
+        },
+    )
+
+
+@capability_required(Capability.LOAN_VIEW)
+def loan_history_page(request, pk: int):
+    """The loan's whole audit trail, newest first, a page at a time."""
+    loan = loan_get_for_user(request.user, pk)
+    page = Paginator(events_for_object(target=loan), RECORDS_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "loans/loan_history.html",
+        {"loan": loan, "page": page, "events": page.object_list, "query": ""},
     )
 
 
@@ -595,7 +713,12 @@ def collateral_add(request, pk: int):
 @capability_required(Capability.LOAN_VIEW)
 def catalogue(request):
     """The offers the institution runs, their products and each product's current terms."""
-    offers = Offer.objects.prefetch_related("products__versions").order_by("name")
+    offers = list(Offer.objects.prefetch_related("products__versions").order_by("name"))
+    for offer in offers:  # the latest terms from the prefetched versions, not a query each
+        for product in offer.products.all():
+            product.latest_version = max(
+                product.versions.all(), key=lambda version: version.version, default=None
+            )
     return render(
         request,
         "loans/catalogue.html",

@@ -19,6 +19,7 @@ api_v1 = [
     path("loans/", include("loans.api.urls")),
     path("coaching/", include("coaching.api.urls")),
     path("compliance/", include("compliance.api.urls")),
+    path("p2p/", include("p2p_export.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
@@ -44,6 +45,7 @@ urlpatterns = [
     path("coaching/", include("coaching.urls")),
     path("learning/", include("elearning.urls")),
     path("compliance/", include("compliance.urls")),
+    path("p2p/", include("p2p_export.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),

@@ -95,6 +95,8 @@ def test_a_loan_officer_gets_the_party_list_in_portuguese_from_the_language_cook
         "Entidades",
         "Oportunidades",
         "Empréstimos",
+        "Conformidade",
+        "O meu dia",
         "Coaching",
         "Formação",
         "API",

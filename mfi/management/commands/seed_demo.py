@@ -3,9 +3,11 @@
 from django.core.management.base import BaseCommand
 
 from mfi.demo.coaching import seed_coaching
+from mfi.demo.compliance import seed_compliance
 from mfi.demo.ledger import seed_ledger
 from mfi.demo.loans import seed_loans
 from mfi.demo.organisation import DEMO_PASSWORD, STAFF, seed_organisation
+from mfi.demo.p2p import seed_p2p
 from mfi.demo.parties import seed_parties
 
 
@@ -23,9 +25,12 @@ class Command(BaseCommand):
         entries = seed_ledger(maker=users["accountant"], checker=users["manager"])
         loans = seed_loans(users=users)
         engagements = seed_coaching(users=users)
+        cases = seed_compliance(users=users)
+        publications = seed_p2p(users=users)
         self.stdout.write(
-            f"Demo data ready ({created} parties, {entries} journal entries, {loans} loans and "
-            f"{engagements} coaching engagements created this run)."
+            f"Demo data ready ({created} parties, {entries} journal entries, {loans} loans, "
+            f"{engagements} coaching engagements, {cases} compliance cases and {publications} "
+            "P2P publications created this run)."
         )
         if not quiet_logins:
             self.stdout.write(
