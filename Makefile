@@ -42,6 +42,11 @@ run: seed ## install, migrate, load demo data, start the sandboxes, serve on htt
 	@$(BIN)/python manage.py seed_demo | tail -n +2
 	@$(BIN)/python -m sandbox --check >/dev/null || { echo "Sandbox ports 8101-8111 are busy"; exit 1; }
 	@$(BIN)/python -m sandbox & SANDBOX=$$!; trap "kill $$SANDBOX" EXIT; \
+	 for try in $$(seq 50); do $(BIN)/python -c "import httpx; \
+	   httpx.get('http://127.0.0.1:8101/_sandbox/health').raise_for_status()" 2>/dev/null \
+	   && break; sleep 0.2; done; \
+	 echo "Live pull from the registry sandboxes:"; \
+	 $(SANDBOX_ENV) $(BIN)/python manage.py pull_sources || true; \
 	 echo "Serving on http://$(HOST):$(PORT)  (Ctrl+C to stop)"; \
 	 $(SANDBOX_ENV) DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 

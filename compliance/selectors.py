@@ -15,6 +15,7 @@ from collections import Counter
 
 from django.db.models import (
     BooleanField,
+    Count,
     DateField,
     DecimalField,
     ExpressionWrapper,
@@ -233,3 +234,28 @@ def compliance_panel(user, *, loan=None, party=None) -> dict | None:
     if not user.has_capability(Capability.COMPLIANCE_VIEW):
         return None
     return loan_compliance_summary(loan) if loan is not None else party_compliance_summary(party)
+
+
+def compliance_home_counts(user) -> dict | None:
+    """The compliance figures of a user's home page: open and overdue cases in their scope, the
+    cases they own, and the sources currently unavailable (None for staff without compliance)."""
+    follows = user.has_capability(Capability.COMPLIANCE_FOLLOW_UP)
+    views = user.has_capability(Capability.COMPLIANCE_VIEW)
+    if not (follows or views):
+        return None
+    from compliance.models import Source
+
+    open_cases = cases_visible_to(user).exclude(status=CaseStatus.CLOSED)
+    return open_cases.aggregate(
+        open=Count("pk"),
+        overdue=Count("pk", filter=Q(deadline__lt=timezone.localdate())),
+        mine=Count("pk", filter=Q(owner=user)),
+    ) | {
+        "unavailable_sources": (
+            Source.objects.filter(is_active=True, unavailable_since__isnull=False).count()
+            if views
+            else None
+        ),
+        "follows": follows,
+        "views": views,
+    }

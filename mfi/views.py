@@ -10,6 +10,7 @@ from django.views.decorators.http import require_GET
 
 from accounting.selectors import entries_awaiting_check
 from audit.selectors import audit_search
+from compliance.selectors import compliance_home_counts
 from crm.selectors import parties_visible_to, party_counts, party_counts_by_branch, party_search
 from crm.timeline import task_counts_for_user
 from loans.selectors import loan_dashboard
@@ -53,6 +54,7 @@ def home(request):
         context["task_counts"] = task_counts_for_user(user=user)
     if user.has_capability(Capability.LEDGER_APPROVE):
         context["entries_to_check"] = entries_awaiting_check(user=user)
+    context["compliance"] = compliance_home_counts(user)
     return render(request, "home.html", context)
 
 

@@ -18,6 +18,7 @@ from p2p_export.models import (
     PublicationBorrower,
 )
 from p2p_export.selectors import EligibilityCriteria, platform_lookups
+from p2p_export.services import LOOKUP_FIELDS, PROFILE_FIELDS
 from users.selectors import branches_visible_to
 
 DATE = forms.DateInput(attrs={"type": "date"})
@@ -110,24 +111,8 @@ class ProfileForm(forms.ModelForm):
 
     class Meta:
         model = Profile
-        fields = [
-            "first_name",
-            "story",
-            "loan_use",
-            "activity",
-            "theme",
-            "location",
-            "coarse_location",
-            "family_situation",
-            "standard_of_living",
-            "description_language",
-            "group_name",
-        ]
-        field_classes = {
-            "activity": LookupChoiceField,
-            "theme": LookupChoiceField,
-            "location": LookupChoiceField,
-        }
+        fields = list(PROFILE_FIELDS)
+        field_classes = dict.fromkeys(LOOKUP_FIELDS, LookupChoiceField)
         widgets = {"story": forms.Textarea(attrs={"rows": 7})}
 
     def __init__(self, *args, publication: Publication, **kwargs):

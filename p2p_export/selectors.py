@@ -396,6 +396,27 @@ def eligible_candidates(*, user, criteria: EligibilityCriteria) -> QuerySet[Loan
     return loans.order_by("days_past_due", "-disbursed_on", "number")
 
 
+def loan_terms_problems(platform: Platform, loan: Loan, allowed_products: set[int]) -> list[str]:
+    """Why the loan itself (status, arrears, product) keeps it off the platform; the borrowers'
+    side (owners, consent) is checked by the callers. ``allowed_products``: the platform's
+    product ids, empty when it takes every product."""
+    problems = []
+    if loan.status != LoanStatus.ACTIVE or loan.disbursed_on is None:
+        problems.append(_("Only an active, disbursed loan can be published."))
+    if loan.days_past_due > platform.max_days_past_due:
+        problems.append(
+            _("The loan is %(days)s days past due; %(platform)s takes loans up to %(limit)s.")
+            % {
+                "days": loan.days_past_due,
+                "platform": platform.name,
+                "limit": platform.max_days_past_due,
+            }
+        )
+    if allowed_products and loan.product_version.product_id not in allowed_products:
+        problems.append(_("%(platform)s does not take this product.") % {"platform": platform})
+    return problems
+
+
 def ineligibility_reasons(platform: Platform, loans: list[Loan]) -> dict[int, list[str]]:
     """Why each loan may not be published on the platform (empty list: it may), computed for a
     whole page of loans in a fixed number of queries. Mirrors
@@ -424,20 +445,7 @@ def ineligibility_reasons(platform: Platform, loans: list[Loan]) -> dict[int, li
     )
     reasons: dict[int, list[str]] = {}
     for loan in loans:
-        problems = []
-        if loan.status != LoanStatus.ACTIVE or loan.disbursed_on is None:
-            problems.append(_("Only an active, disbursed loan can be published."))
-        if loan.days_past_due > platform.max_days_past_due:
-            problems.append(
-                _("The loan is %(days)s days past due; %(platform)s takes loans up to %(limit)s.")
-                % {
-                    "days": loan.days_past_due,
-                    "platform": platform.name,
-                    "limit": platform.max_days_past_due,
-                }
-            )
-        if allowed and loan.product_version.product_id not in allowed:
-            problems.append(_("%(platform)s does not take this product.") % {"platform": platform})
+        problems = loan_terms_problems(platform, loan, allowed)
         if not persons[loan.pk]:
             problems.append(_("The borrowing enterprise has no owner on file to publish."))
         elif not set(persons[loan.pk]) <= consenting:

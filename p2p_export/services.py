@@ -30,7 +30,6 @@ from django.utils.translation import gettext as _
 from audit.services import audit_record, snapshot
 from crm.choices import ConsentPurpose, ConsentStatus, Island
 from crm.models import Consent, Enterprise, Party, Person
-from loans.choices import LoanStatus
 from loans.models import Loan
 from mfi.money import round_money
 from mfi.uploads import validate_upload
@@ -63,6 +62,7 @@ from p2p_export.payload import draft_payload, payload_hash
 from p2p_export.photos import process_photo
 from p2p_export.platforms import adapter_for
 from p2p_export.platforms.base import PlatformRefused, PlatformValidationError, RemoteLoan
+from p2p_export.selectors import loan_terms_problems
 from p2p_export.validation import borrower_persons, profile_errors
 from users.roles import Capability
 
@@ -193,21 +193,8 @@ def _changed(publication: Publication, *, actor) -> None:
 
 def eligibility_problems(platform: Platform, loan: Loan) -> list[str]:
     """Why a loan may not be published on a platform (empty when it may)."""
-    problems = []
-    if loan.status != LoanStatus.ACTIVE or loan.disbursed_on is None:
-        problems.append(_("Only an active, disbursed loan can be published."))
-    if loan.days_past_due > platform.max_days_past_due:
-        problems.append(
-            _("The loan is %(days)s days past due; %(platform)s takes loans up to %(limit)s.")
-            % {
-                "days": loan.days_past_due,
-                "platform": platform.name,
-                "limit": platform.max_days_past_due,
-            }
-        )
     allowed = set(platform.allowed_products.values_list("pk", flat=True))
-    if allowed and loan.product_version.product_id not in allowed:
-        problems.append(_("%(platform)s does not take this product.") % {"platform": platform})
+    problems = loan_terms_problems(platform, loan, allowed)
     persons = borrower_persons(loan)
     if not persons:
         problems.append(_("The borrowing enterprise has no owner on file to publish."))

@@ -18,38 +18,30 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from p2p_export.http import HttpClient
-from p2p_export.platforms.base import (
-    LookupEntry,
-    PlatformAdapter,
-    PlatformRefused,
-    PlatformValidationError,
-    PushResult,
-    RemoteLoan,
-    RepaymentLine,
-    SendResult,
-    state_for,
-)
+from p2p_export.platforms import base
 
 RETURN_COLUMNS = ("internal_loan_id", "platform_loan_id", "status", "funded_amount", "changed_on")
 
 
-def parse_return_file(content: bytes) -> dict[str, RemoteLoan]:
+def parse_return_file(content: bytes) -> dict[str, base.RemoteLoan]:
     """The platform's return file → its view of each loan, keyed by our internal loan id.
     A malformed file is refused as a whole, with the line at fault."""
     try:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise PlatformValidationError({"file": [_("The return file is not UTF-8 text.")]}) from exc
+        raise base.PlatformValidationError(
+            {"file": [_("The return file is not UTF-8 text.")]}
+        ) from exc
     reader = csv.DictReader(io.StringIO(text))
     missing = [column for column in RETURN_COLUMNS[:3] if column not in (reader.fieldnames or [])]
     if missing:
-        raise PlatformValidationError(
+        raise base.PlatformValidationError(
             {"file": [_("Columns missing: %(columns)s.") % {"columns": ", ".join(missing)}]}
         )
     result = {}
     for line, row in enumerate(reader, start=2):
         status = (row.get("status") or "").strip()
-        state = state_for(status)
+        state = base.state_for(status)
         funded = (row.get("funded_amount") or "").strip()
         try:
             amount = Decimal(funded) if funded else None
@@ -57,11 +49,11 @@ def parse_return_file(content: bytes) -> dict[str, RemoteLoan]:
             amount = None
             state = ""
         if not state or not (row.get("internal_loan_id") or "").strip():
-            raise PlatformValidationError(
+            raise base.PlatformValidationError(
                 {"file": [_("Line %(line)s cannot be read.") % {"line": line}]}
             )
         internal = row["internal_loan_id"].strip()
-        result[internal] = RemoteLoan(
+        result[internal] = base.RemoteLoan(
             loan_id=(row.get("platform_loan_id") or "").strip(),
             status=status,
             state=state,
@@ -71,7 +63,7 @@ def parse_return_file(content: bytes) -> dict[str, RemoteLoan]:
     return result
 
 
-class FilesAdapter(PlatformAdapter):
+class FilesAdapter(base.PlatformAdapter):
     delivers_by_package = True
 
     def __init__(self, platform, *, client: HttpClient | None = None):
@@ -89,18 +81,20 @@ class FilesAdapter(PlatformAdapter):
         token = settings.P2P_FILES_TOKEN
         return {"Authorization": f"Bearer {token}"} if token else {}
 
-    def lookups(self) -> list[LookupEntry]:
+    def lookups(self) -> list[base.LookupEntry]:
         return []  # the platform publishes no lists: sector and place travel as text
 
-    def push_draft(self, *, internal_loan_id: str, payload: dict) -> PushResult:
-        return PushResult(remote=RemoteLoan(internal_loan_id=internal_loan_id), queued=True)
+    def push_draft(self, *, internal_loan_id: str, payload: dict) -> base.PushResult:
+        return base.PushResult(
+            remote=base.RemoteLoan(internal_loan_id=internal_loan_id), queued=True
+        )
 
-    def loan_statuses(self, internal_loan_ids: list[str]) -> dict[str, RemoteLoan]:
+    def loan_statuses(self, internal_loan_ids: list[str]) -> dict[str, base.RemoteLoan]:
         if not self.url:
             return {}
         response = self.http.request("GET", f"{self.url}/returns", headers=self._headers())
         if response.status_code != 200:
-            raise PlatformRefused(
+            raise base.PlatformRefused(
                 _("The platform answered HTTP %(status)s to the return-file request.")
                 % {"status": response.status_code}
             )
@@ -114,7 +108,9 @@ class FilesAdapter(PlatformAdapter):
     def deliver_package(self, *, filename: str, content: bytes) -> str:
         """Upload a package; returns the platform's receipt id."""
         if not self.url:
-            raise PlatformRefused(_("No delivery endpoint is configured (P2P_FILES_DELIVERY_URL)."))
+            raise base.PlatformRefused(
+                _("No delivery endpoint is configured (P2P_FILES_DELIVERY_URL).")
+            )
         response = self.http.request(
             "POST",
             f"{self.url}/packages",
@@ -126,22 +122,22 @@ class FilesAdapter(PlatformAdapter):
             content=content,
         )
         if response.status_code == 400:
-            raise PlatformValidationError({"package": [response.text[:500]]})
+            raise base.PlatformValidationError({"package": [response.text[:500]]})
         if response.status_code >= 400:
-            raise PlatformRefused(
+            raise base.PlatformRefused(
                 _("The platform answered HTTP %(status)s: %(text)s")
                 % {"status": response.status_code, "text": response.text[:300]}
             )
         return str(response.json().get("package_id", ""))
 
-    def send_repayments(self, lines: list[RepaymentLine], *, key: str) -> SendResult:
-        return SendResult(queued=True)
+    def send_repayments(self, lines: list[base.RepaymentLine], *, key: str) -> base.SendResult:
+        return base.SendResult(queued=True)
 
-    def send_journal(self, payload: dict, *, key: str) -> SendResult:
-        return SendResult(queued=True)
+    def send_journal(self, payload: dict, *, key: str) -> base.SendResult:
+        return base.SendResult(queued=True)
 
-    def request_takedown(self, remote: RemoteLoan, *, key: str) -> SendResult:
-        return SendResult(queued=True)
+    def request_takedown(self, remote: base.RemoteLoan, *, key: str) -> base.SendResult:
+        return base.SendResult(queued=True)
 
-    def request_anonymisation(self, remote: RemoteLoan, *, key: str) -> SendResult:
-        return SendResult(queued=True)
+    def request_anonymisation(self, remote: base.RemoteLoan, *, key: str) -> base.SendResult:
+        return base.SendResult(queued=True)

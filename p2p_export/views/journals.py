@@ -10,7 +10,7 @@ from django.db.models import Case, Value, When
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from mfi.permissions import capability_required
@@ -24,7 +24,13 @@ from p2p_export.selectors import (
     platforms_visible_to,
     publications_visible_to,
 )
-from p2p_export.views.common import REFUSALS, call_service, refusal_text, run_action
+from p2p_export.views.common import (
+    REFUSALS,
+    call_service,
+    manager_action,
+    refusal_text,
+    run_action,
+)
 from users.roles import Capability
 
 PAGE_SIZE = 50
@@ -128,23 +134,20 @@ def journal_edit(request, pk: int):
     return render(request, "p2p_export/journal_edit.html", context, status=status)
 
 
-def _journal_action(service, success: str):
-    @require_POST
-    @capability_required(Capability.P2P_MANAGE)
-    def view(request, pk: int):
-        journal = journal_get_for_user(request.user, pk)
-        return run_action(
-            request,
-            lambda: service(actor=request.user, journal=journal),
-            success,
-            reverse("p2p_export:journal_edit", args=[journal.pk]),
-        )
-
-    return view
-
-
-journal_approve = _journal_action(journals.journal_approve, _("News item approved."))
-journal_discard = _journal_action(journals.journal_discard, _("News item discarded."))
+journal_approve = manager_action(
+    journal_get_for_user,
+    journals.journal_approve,
+    "journal",
+    "p2p_export:journal_edit",
+    gettext_lazy("News item approved."),
+)
+journal_discard = manager_action(
+    journal_get_for_user,
+    journals.journal_discard,
+    "journal",
+    "p2p_export:journal_edit",
+    gettext_lazy("News item discarded."),
+)
 
 
 @require_POST

@@ -15,7 +15,7 @@ from p2p_export import services
 from p2p_export.choices import LookupKind
 from p2p_export.forms import LookupMapForm
 from p2p_export.selectors import platform_get_for_user, platform_lookups
-from p2p_export.views.common import form_refused, run_action
+from p2p_export.views.common import form_action, run_action
 from users.roles import Capability
 
 MAPPED = {LookupKind.ACTIVITY: "sector", LookupKind.LOCATION: "island"}
@@ -63,16 +63,11 @@ def lookup_map(request, code: str, pk: int):
         raise Http404
     back = reverse("p2p_export:lookup_list", args=[platform.code]) + f"#{lookup.kind}"
     form = LookupMapForm(request.POST, instance=lookup, prefix=f"l{lookup.pk}")
-    if not form.is_valid():
-        return form_refused(request, form, back)
-    return run_action(
+    return form_action(
         request,
-        lambda: services.lookup_map(
-            actor=request.user,
-            lookup=lookup,
-            sector=form.cleaned_data.get("sector", ""),
-            island=form.cleaned_data.get("island", ""),
-        ),
+        form,
+        # The form keeps only the lookup's own field (sector or island).
+        lambda data: services.lookup_map(actor=request.user, lookup=lookup, **data),
         _("“%(name)s” mapped.") % {"name": lookup.name},
         back,
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import include, path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -22,7 +22,7 @@ from p2p_export.selectors import (
     publication_get_for_user,
     publication_photos,
 )
-from p2p_export.views.common import call_service, form_refused, run_action
+from p2p_export.views.common import call_service, form_action
 from p2p_export.views.publications import current_errors, labelled_errors, persons_of
 from users.roles import Capability
 
@@ -100,15 +100,11 @@ def photo_upload(request, pk: int):
     publication = publication_get_for_user(request.user, pk)
     form = PhotoForm(request.POST, request.FILES, persons=persons_of(publication))
     back = reverse("p2p_export:profile_edit", args=[publication.pk]) + "#photos"
-    if not form.is_valid():
-        return form_refused(request, form, back)
-    return run_action(
+    return form_action(
         request,
-        lambda: services.photo_add(
-            actor=request.user,
-            publication=publication,
-            file=form.cleaned_data["photo"],
-            person=form.cleaned_data["person"],
+        form,
+        lambda data: services.photo_add(
+            actor=request.user, publication=publication, file=data["photo"], person=data["person"]
         ),
         _("Photo added (location data and camera details removed)."),
         back,
@@ -125,15 +121,11 @@ def borrower_update(request, pk: int, borrower_id: int):
         raise Http404
     form = BorrowerForm(request.POST, instance=borrower, prefix=f"b{borrower.pk}")
     back = reverse("p2p_export:profile_edit", args=[publication.pk]) + "#borrowers"
-    if not form.is_valid():
-        return form_refused(request, form, back)
-    return run_action(
+    return form_action(
         request,
-        lambda: services.publication_borrower_update(
-            actor=request.user,
-            borrower=borrower,
-            amount=form.cleaned_data["amount"],
-            is_pictured=form.cleaned_data["is_pictured"],
+        form,
+        lambda data: services.publication_borrower_update(
+            actor=request.user, borrower=borrower, **data
         ),
         _("Borrower updated."),
         back,
@@ -162,13 +154,19 @@ def profile_preview(request, pk: int):
     return render(request, "p2p_export/profile_preview.html", context)
 
 
+# Every page here belongs to one publication.
 urlpatterns = [
-    path("publications/<int:pk>/profile/", profile_edit, name="profile_edit"),
-    path("publications/<int:pk>/profile/photos/", photo_upload, name="photo_upload"),
     path(
-        "publications/<int:pk>/profile/borrowers/<int:borrower_id>/",
-        borrower_update,
-        name="borrower_update",
-    ),
-    path("publications/<int:pk>/preview/", profile_preview, name="profile_preview"),
+        "publications/<int:pk>/",
+        include(
+            [
+                path("profile/", profile_edit, name="profile_edit"),
+                path("profile/photos/", photo_upload, name="photo_upload"),
+                path(
+                    "profile/borrowers/<int:borrower_id>/", borrower_update, name="borrower_update"
+                ),
+                path("preview/", profile_preview, name="profile_preview"),
+            ]
+        ),
+    )
 ]

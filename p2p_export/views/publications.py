@@ -39,7 +39,7 @@ from p2p_export.selectors import (
     waiver_get,
 )
 from p2p_export.validation import profile_errors
-from p2p_export.views.common import form_refused, run_action
+from p2p_export.views.common import form_action, run_action
 from users.roles import Capability
 
 S = PublicationState
@@ -223,41 +223,37 @@ def publication_dry_run(request, pk: int):
     return render(request, "p2p_export/dry_run.html", context)
 
 
-@require_POST
-@capability_required(Capability.P2P_MANAGE)
-def publication_withdraw(request, pk: int):
-    publication = publication_get_for_user(request.user, pk)
-    form = ReasonForm(request.POST)
-    if not form.is_valid():
-        return form_refused(request, form, publication.get_absolute_url())
-    return run_action(
-        request,
-        lambda: services.publication_withdraw(
-            actor=request.user,
-            publication=publication,
-            reason=form.cleaned_data["reason"],
-            anonymise=form.cleaned_data["anonymise"],
-        ),
-        _("The profile is withdrawn."),
-        publication.get_absolute_url(),
-    )
+def _takedown_action(call, success: str):
+    """The view of a takedown button that needs a reason (P2P managers):
+    ``call(actor, publication, cleaned_data)``, then back to the publication."""
+
+    @require_POST
+    @capability_required(Capability.P2P_MANAGE)
+    def view(request, pk: int):
+        publication = publication_get_for_user(request.user, pk)
+        return form_action(
+            request,
+            ReasonForm(request.POST),
+            lambda data: call(request.user, publication, data),
+            success,
+            publication.get_absolute_url(),
+        )
+
+    return view
 
 
-@require_POST
-@capability_required(Capability.P2P_MANAGE)
-def publication_anonymise(request, pk: int):
-    publication = publication_get_for_user(request.user, pk)
-    form = ReasonForm(request.POST)
-    if not form.is_valid():
-        return form_refused(request, form, publication.get_absolute_url())
-    return run_action(
-        request,
-        lambda: services.borrower_anonymise(
-            actor=request.user, publication=publication, reason=form.cleaned_data["reason"]
-        ),
-        _("The borrower is anonymised."),
-        publication.get_absolute_url(),
-    )
+publication_withdraw = _takedown_action(
+    lambda actor, publication, data: services.publication_withdraw(
+        actor=actor, publication=publication, reason=data["reason"], anonymise=data["anonymise"]
+    ),
+    gettext_lazy("The profile is withdrawn."),
+)
+publication_anonymise = _takedown_action(
+    lambda actor, publication, data: services.borrower_anonymise(
+        actor=actor, publication=publication, reason=data["reason"]
+    ),
+    gettext_lazy("The borrower is anonymised."),
+)
 
 
 @capability_required(Capability.P2P_VIEW)
@@ -279,17 +275,10 @@ def waiver_add(request, pk: int):
         if request.POST.get("next") == "profile"
         else publication.get_absolute_url() + "#consent"
     )
-    if not form.is_valid():
-        return form_refused(request, form, back)
-    return run_action(
+    return form_action(
         request,
-        lambda: services.waiver_add(
-            actor=request.user,
-            loan=publication.loan,
-            person=form.cleaned_data["person"],
-            signed_on=form.cleaned_data["signed_on"],
-            scan=form.cleaned_data["scan"],
-        ),
+        form,
+        lambda data: services.waiver_add(actor=request.user, loan=publication.loan, **data),
         _("The signed waiver is on file."),
         back,
     )
@@ -303,12 +292,11 @@ def waiver_withdraw(request, pk: int, waiver_id: int):
     waiver = waiver_get(publication, waiver_id)
     back = publication.get_absolute_url() + "#consent"
     form = WaiverWithdrawForm(request.POST)
-    if not form.is_valid():
-        return form_refused(request, form, back)
-    return run_action(
+    return form_action(
         request,
-        lambda: services.waiver_withdraw(
-            actor=request.user, waiver=waiver, withdrawn_on=form.cleaned_data["withdrawn_on"]
+        form,
+        lambda data: services.waiver_withdraw(
+            actor=request.user, waiver=waiver, withdrawn_on=data["withdrawn_on"]
         ),
         _("The waiver is withdrawn; the profile is taken down."),
         back,

@@ -27,7 +27,7 @@ from p2p_export.selectors import (
     report_get_for_user,
     reports_visible_to,
 )
-from p2p_export.views.common import form_refused, run_action
+from p2p_export.views.common import form_action, form_refused, run_action
 from users.roles import Capability
 
 
@@ -91,21 +91,10 @@ def funding_record(request):
     platform, year, month = (period.cleaned_data[key] for key in ("platform", "year", "month"))
     back = _page_url(platform, year, month)
     form = FundingForm(request.POST, publications=fundable_publications(request.user, platform))
-    if not form.is_valid():
-        return form_refused(request, form, back)
-    data = form.cleaned_data
-    return run_action(
+    return form_action(
         request,
-        lambda: reconciliation.funding_record(
-            actor=request.user,
-            publication=data["publication"],
-            received_on=data["received_on"],
-            reference=data["reference"],
-            amount=data["amount"],
-            received_amount=data["received_amount"],
-            received_currency=data["received_currency"],
-            exchange_rate=data["exchange_rate"],
-        ),
+        form,
+        lambda data: reconciliation.funding_record(actor=request.user, **data),
         _("Funds recorded and posted to the ledger."),
         back,
     )

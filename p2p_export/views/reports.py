@@ -11,7 +11,7 @@ from django.http import FileResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from mfi.money import ZERO
@@ -27,7 +27,7 @@ from p2p_export.selectors import (
     report_lines,
     reports_visible_to,
 )
-from p2p_export.views.common import form_refused, run_action
+from p2p_export.views.common import form_refused, manager_action, run_action
 from users.roles import Capability
 
 
@@ -88,26 +88,19 @@ def report_detail(request, pk: int):
     return render(request, "p2p_export/report_detail.html", context)
 
 
-def _report_action(service, success: str):
-    @require_POST
-    @capability_required(Capability.P2P_MANAGE)
-    def view(request, pk: int):
-        report = report_get_for_user(request.user, pk)
-        return run_action(
-            request,
-            lambda: service(actor=request.user, report=report),
-            success,
-            reverse("p2p_export:report_detail", args=[report.pk]),
-        )
-
-    return view
-
-
-report_finalise = _report_action(
-    reconciliation.repayment_report_finalise, _("The report is finalised: it can no longer change.")
+report_finalise = manager_action(
+    report_get_for_user,
+    reconciliation.repayment_report_finalise,
+    "report",
+    "p2p_export:report_detail",
+    gettext_lazy("The report is finalised: it can no longer change."),
 )
-report_send = _report_action(
-    reconciliation.repayment_report_send, _("The report is sent (or goes with the next package).")
+report_send = manager_action(
+    report_get_for_user,
+    reconciliation.repayment_report_send,
+    "report",
+    "p2p_export:report_detail",
+    gettext_lazy("The report is sent (or goes with the next package)."),
 )
 
 

@@ -15,12 +15,14 @@ from django.utils import timezone
 
 from accounting.chart import chart_install
 from audit.models import AuditEvent
+from compliance.cases import case_close, case_open
 from compliance.choices import CaseOutcome, CaseStatus, RequirementKind, Severity, Solution
 from compliance.evaluation import evaluate_loans
 from compliance.models import Case
 from compliance.selectors import loan_compliance_summary, party_compliance_summary
 from tests.compliance.factories import make_requirement, monitored_loan
 from tests.compliance.records import inps_record, inps_source
+from tests.crm.factories import make_person
 from tests.factories import UserFactory
 from users.roles import Role
 
@@ -222,3 +224,27 @@ def test_the_case_page_needs_a_bounded_number_of_queries(
         response = client.get(_url(case))
     # then
     assert response.status_code == 200
+
+
+def test_the_home_page_counts_open_and_overdue_cases_and_links_the_worklist(
+    client, compliance_officer, loan_officer, branch_manager, rules
+):
+    # given: one open case past its deadline, one open in time, one closed
+    parties = [make_person(loan_officer) for _ in range(3)]
+    overdue, _ = case_open(
+        party=parties[0],
+        kind=RequirementKind.TAX_REGULAR,
+        severity=Severity.CRITICAL,
+        today=datetime.date(2026, 1, 5),
+    )
+    case_open(party=parties[1], kind=RequirementKind.TAX_REGULAR, severity=Severity.LOW)
+    closed, _ = case_open(party=parties[2], kind=RequirementKind.TAX_REGULAR, severity=Severity.LOW)
+    case_close(actor=compliance_officer, case=closed, outcome=CaseOutcome.FALSE_ALARM)
+    client.force_login(compliance_officer)
+    # when
+    html = client.get("/").content.decode()
+    # then
+    assert 'data-count="open-cases">2<' in html
+    assert 'data-count="overdue-cases">1<' in html
+    assert 'data-count="unavailable-sources">0<' in html
+    assert 'href="/compliance/"' in html
