@@ -6,7 +6,6 @@ reconciliation and trial balance afterwards.
 from __future__ import annotations
 
 import datetime
-from decimal import Decimal
 
 from django.apps import apps
 from django.db import connection, models
@@ -152,6 +151,3 @@ def reconciliation_report(as_of: datetime.date, currencies: list[str]) -> list[s
     if problems:
         raise InvariantError("; ".join(problems) + "\n" + "\n".join(lines))
     return lines
-
-
-ZERO = Decimal(0)

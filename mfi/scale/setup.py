@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
-from decimal import Decimal
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -232,6 +231,3 @@ def _coaches(users) -> None:
 def first_day(as_of: datetime.date, years: int = 2) -> datetime.date:
     """The first day of the history: ``years`` before ``as_of``."""
     return as_of - datetime.timedelta(days=365 * years)
-
-
-ZERO = Decimal(0)

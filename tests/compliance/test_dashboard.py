@@ -11,7 +11,7 @@ days ago, fresh for 35 days:
   P1 and P5 are assigned to the field agent, P2 to the Praia loan officer, P4 to the Mindelo one.
 - INPS: P1, P4, P5 irregular, P2 regular, P3 unknown. DNRE: P1, P5 regular (valid certificate),
   P2 irregular then regular (a second file), P3 only 100 days old (stale), P4 unknown.
-  Bank BCA: P1 current.
+  Bank BCA: P1 current; the others absent from its (exhaustive) monthly file: no facility.
 - Cases: P1 social security (contacted after 2 h, called, solution agreed), P2 tax (contacted
   after 4 h, cured by the second DNRE file), P4 social security (contacted after 18 h, closed as
   escalated), P5 social security (called, not reached: open, not contacted).
@@ -396,7 +396,7 @@ def test_coverage_counts_fresh_stale_and_unknown_data_per_source_kind(world, man
     ] == [
         (SourceKind.SOCIAL_SECURITY, 4, 0, 1, D("0.8000")),
         (SourceKind.REVENUE, 3, 1, 1, D("0.6000")),
-        (SourceKind.BANK, 1, 0, 4, D("0.2000")),
+        (SourceKind.BANK, 5, 0, 0, D("1.0000")),
     ]
     assert dashboard.coverage[0].fresh_share.percent == "80.00 %"
 

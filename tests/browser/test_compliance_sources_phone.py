@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 from compliance.choices import RunTrigger, SourceKind, Transport
 from compliance.ingest import file_ingest, source_pull
 from compliance.models import ReconciliationItem, SourceRun
-from tests.browser.conftest import browser, open_page  # noqa: F401 - the browser fixtures
 from tests.browser.support import PHONE, assert_no_horizontal_scroll, log_in
+from tests.compliance.conftest import registry_tokens  # noqa: F401 - the fixture
 from tests.compliance.factories import make_source
 from tests.crm.factories import make_person
 from tests.factories import TEST_PASSWORD
@@ -29,10 +29,10 @@ ROWS = (
 
 
 def test_the_registry_pages_fit_a_phone(
-    open_page,  # noqa: F811 - the fixture imported above
+    open_page,
     compliance_officer,
     loan_officer,
-    registry_tokens,
+    registry_tokens,  # noqa: F811 - the fixture imported above
     settings,
     tmp_path,
 ):

@@ -12,7 +12,6 @@ from accounting.chart import chart_install
 from compliance.choices import RequirementKind
 from compliance.evaluation import evaluate_loans
 from compliance.models import Case
-from tests.browser.conftest import browser, open_page  # noqa: F401 - the browser fixtures
 from tests.browser.support import PHONE, assert_no_horizontal_scroll, log_in
 from tests.compliance.factories import make_requirement
 from tests.compliance.records import inps_record, inps_source, ranked_cases
@@ -22,7 +21,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_the_compliance_pages_fit_a_phone(
-    open_page,  # noqa: F811 - the fixture imported above
+    open_page,
     loan_officer,
     branch_manager,
     compliance_officer,
