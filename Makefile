@@ -9,7 +9,7 @@ STAMP_PY := $(VENV)/.installed-python
 STAMP_JS := node_modules/.installed-assets
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run test lint fmt worker beat migrate seed messages browser check-deploy clean
+.PHONY: install run test lint fmt worker beat migrate seed messages browser check-deploy clean bench
 
 install: $(STAMP_PY) $(STAMP_JS) ## create .venv, install pinned Python deps and front-end assets
 
@@ -78,6 +78,12 @@ worker: install ## a Celery worker (needs REDIS_URL)
 beat: install ## Celery beat, the scheduler (needs REDIS_URL)
 	@test -n "$$REDIS_URL" || { echo "Set REDIS_URL (e.g. redis://127.0.0.1:6379/0) to run beat"; exit 1; }
 	$(BIN)/celery -A mfi beat --loglevel=INFO --schedule var/celerybeat-schedule
+
+SCALE_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mfi_scale
+SMALL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mfi_scale_small
+
+bench: install ## performance at 100,000 loans: seeds the scale databases if missing, runs every benchmark, writes benchmarks/results/latest.json and BENCHMARKS.md
+	SCALE_DATABASE_URL=$(SCALE_DATABASE_URL) SMALL_DATABASE_URL=$(SMALL_DATABASE_URL) $(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 messages: install ## compile translations
 	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules

@@ -131,17 +131,23 @@ def run_benchmark(name: str, *, quick: bool) -> list[dict]:
     completed = subprocess.run(command, cwd=ROOT, env={**os.environ}, check=False)  # noqa: S603
     if completed.returncode != 0:
         return [
-            result(
-                name,
-                value="error",
-                unit="",
-                target="runs",
-                passed=False,
-                details={"exit_code": completed.returncode},
-            )
+            {
+                **result(
+                    name,
+                    value="error",
+                    unit="",
+                    target="runs",
+                    passed=False,
+                    details={"exit_code": completed.returncode},
+                ),
+                "benchmark": name,
+            }
         ]
     figures = json.loads(Path(path).read_text())
     Path(path).unlink()
+    measured_at = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    for figure in figures:
+        figure["benchmark"], figure["measured_at"] = name, measured_at
     return figures
 
 
@@ -151,8 +157,8 @@ def _cell(value) -> str:
 
 def table(results: list[dict]) -> str:
     lines = [
-        "| figure | measured | target | reference (same run) | ratio | ratio target | load | result |",
-        "|---|---|---|---|---|---|---|---|",
+        "| figure | measured | target | reference (same run) | ratio | ratio target | load | when | result |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for item in results:
         reference = item.get("reference") or {}
@@ -166,7 +172,7 @@ def table(results: list[dict]) -> str:
         lines.append(
             f"| {item['figure']} | {_cell(item['value'])} {item['unit']} | {item['target']} | "
             f"{reference_text} | {ratio} | {_cell(item.get('ratio_target'))} | {load} | "
-            f"{'pass' if item['passed'] else '**miss**'} |"
+            f"{_cell(item.get('measured_at'))} | {'pass' if item['passed'] else '**miss**'} |"
         )
     return "\n".join(lines)
 
@@ -176,7 +182,8 @@ def write_document(report: dict) -> None:
     block = "\n".join(
         [
             START,
-            f"Run on {report['date']} with `{report['command']}`.",
+            f"Last run on {report['date']} with `{report['command']}` (`make bench` runs "
+            "`python benchmarks/run_all.py`); each figure says when it was taken.",
             "",
             f"Machine: {info['cpu']}, {info['cores']} cores, {info['memory_gb']} GB RAM, "
             f"{info['system']}, Python {info['python']}; load average at the start "
@@ -204,16 +211,28 @@ def main() -> None:
     results = []
     seeded = ensure_seeded(SCALE_DATABASE_URL, 100_000, reseed=args.reseed)
     if seeded:
-        results.append(seeded)
+        stamp = started.strftime("%Y-%m-%d %H:%M UTC")
+        results.append({**seeded, "benchmark": "seed_scale", "measured_at": stamp})
     ensure_seeded(SMALL_DATABASE_URL, 1_000, reseed=args.reseed)
+    ran = {"seed_scale"} if seeded else set()
     for name in BENCHMARKS:
         if args.only and name not in args.only:
             continue
         results.extend(run_benchmark(name, quick=args.quick))
-    command = "make bench" + (" (quick)" if args.quick else "")
+        ran.add(name)
+    if RESULTS.exists():  # the figures not taken again keep their last measurement
+        kept = [
+            item
+            for item in json.loads(RESULTS.read_text())["results"]
+            if item.get("benchmark") not in ran
+        ]
+        order = ["seed_scale", *BENCHMARKS]
+        results = sorted(
+            [*kept, *results], key=lambda item: order.index(item.get("benchmark", "seed_scale"))
+        )
     report = {
         "date": started.strftime("%Y-%m-%d %H:%M UTC"),
-        "command": f"{command} = python benchmarks/run_all.py {' '.join(sys.argv[1:])}".strip(),
+        "command": f"python benchmarks/run_all.py {' '.join(sys.argv[1:])}".strip(),
         "machine": machine(),
         "databases": {"scale": SCALE_DATABASE_URL, "reference": SMALL_DATABASE_URL},
         "results": results,
