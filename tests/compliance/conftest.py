@@ -72,3 +72,15 @@ def registry_tokens(monkeypatch) -> dict[str, str]:
     for variable, token in SANDBOX_TOKEN_ENV.items():
         monkeypatch.setenv(variable, token)
     return dict(SANDBOX_TOKEN_ENV)
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process():
+    """These tests follow a task's effect in the same process, so tasks run eagerly even when CI
+    gives the suite a real broker (the worker round trip is tested in tests/mfi)."""
+    from mfi.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous

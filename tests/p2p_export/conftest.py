@@ -74,3 +74,15 @@ def sandbox_state(server) -> dict:
 
 def inject(server, **faults) -> None:
     httpx.put(f"{server.url}/_sandbox/faults", json=faults, timeout=5).raise_for_status()
+
+
+@pytest.fixture(autouse=True)
+def _tasks_run_in_process():
+    """These tests follow a task's effect in the same process, so tasks run eagerly even when CI
+    gives the suite a real broker (the worker round trip is tested in tests/mfi)."""
+    from mfi.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = previous
