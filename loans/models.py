@@ -283,6 +283,11 @@ class Loan(models.Model):
         indexes = [
             models.Index(fields=["branch", "status"], name="loans_loan_branch_status"),
             models.Index(fields=["officer", "status"], name="loans_loan_officer_status"),
+            # The portfolio's default sort (newest first), for everyone and per officer.
+            models.Index(fields=["-submitted_on", "-id"], name="loans_loan_submitted"),
+            models.Index(
+                fields=["officer", "-submitted_on", "-id"], name="loans_loan_officer_recent"
+            ),
         ]
 
     def __str__(self) -> str:

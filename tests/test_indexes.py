@@ -122,11 +122,6 @@ def test_the_product_filter_uses_an_index(seeded, db):
     _assert_indexed(loans, "loans_loan")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs the index loans_loan_submitted (Loan.Meta.indexes, reported for a loans "
-    "migration): the whole portfolio's newest-first page otherwise sorts every loan",
-)
 def test_the_whole_portfolio_newest_first_uses_an_index(seeded, db):
     _assert_indexed(
         loan_portfolio(user=_user("manager"), view="all")[:25], "loans_loan", sorted_by_index=True
