@@ -350,7 +350,11 @@ def manual_entry_draft(
 
 
 def _lock_draft(entry: JournalEntry) -> JournalEntry:
-    locked = JournalEntry.objects.select_for_update().select_related("branch").get(pk=entry.pk)
+    locked = (
+        JournalEntry.objects.select_for_update(of=("self",))
+        .select_related("branch")
+        .get(pk=entry.pk)
+    )
     if locked.status != EntryStatus.DRAFT:
         raise ValidationError(
             _("This entry is %(status)s; only drafts can be approved or rejected.")
@@ -409,7 +413,11 @@ def journal_entry_reverse_for_source(
 
     The calling service has checked the actor's right to reverse its own transaction.
     """
-    original = JournalEntry.objects.select_for_update().select_related("branch").get(pk=entry.pk)
+    original = (
+        JournalEntry.objects.select_for_update(of=("self",))
+        .select_related("branch")
+        .get(pk=entry.pk)
+    )
     _require_branch(actor, original.branch)
     if original.status != EntryStatus.POSTED:
         raise ValidationError(_("Only a posted entry can be reversed."))

@@ -84,7 +84,7 @@ def lead_move(*, actor, lead: Lead, to_stage: str, lost_reason: str = "") -> Lea
     party a client; "lost" needs a reason; reopening a lost lead clears the reason.
     """
     _require_edit(actor)
-    locked = Lead.objects.select_for_update().select_related("party").get(pk=lead.pk)
+    locked = Lead.objects.select_for_update(of=("self",)).select_related("party").get(pk=lead.pk)
     _require_in_scope(actor, locked.party)
     lost_reason = (lost_reason or "").strip()
     if to_stage not in LeadStage.values:

@@ -214,7 +214,9 @@ def consent_record(
 @transaction.atomic
 def consent_withdraw(*, actor, consent: Consent, withdrawn_on: datetime.date) -> Consent:
     """The party withdraws a consent; whatever relied on it stops (P2P profiles are taken down)."""
-    locked = Consent.objects.select_for_update().select_related("party").get(pk=consent.pk)
+    locked = (
+        Consent.objects.select_for_update(of=("self",)).select_related("party").get(pk=consent.pk)
+    )
     _require_edit(actor, locked.party.branch)
     if locked.status != ConsentStatus.GIVEN:
         raise ValidationError(_("This consent has already been withdrawn."))

@@ -176,7 +176,9 @@ def enrolment_create(*, actor, course: Course, party: Party) -> Enrolment:
 
 def _lock_enrolment(enrolment: Enrolment) -> Enrolment:
     return (
-        Enrolment.objects.select_for_update().select_related("party", "course").get(pk=enrolment.pk)
+        Enrolment.objects.select_for_update(of=("self",))
+        .select_related("party", "course")
+        .get(pk=enrolment.pk)
     )
 
 

@@ -73,7 +73,7 @@ def _require_scope(actor, loan: Loan) -> None:
 
 def _lock(loan: Loan) -> Loan:
     return (
-        Loan.objects.select_for_update()
+        Loan.objects.select_for_update(of=("self",))
         .select_related(
             "product_version",
             "product_version__product",
