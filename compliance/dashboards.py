@@ -27,11 +27,10 @@ from django.db.models import (
     Avg,
     CharField,
     Count,
-    DateField,
     DurationField,
-    Exists,
     ExpressionWrapper,
     F,
+    FilteredRelation,
     OuterRef,
     Q,
     QuerySet,
@@ -60,7 +59,6 @@ from compliance.models import (
     ComplianceCheck,
     DeskVisit,
     FollowUp,
-    RegistryRecord,
     Source,
     SourceRun,
 )
@@ -218,21 +216,32 @@ def _offer_currency() -> Concat:
     )
 
 
-def _coverage_state(kind: str, today: datetime.date) -> CaseWhen:
-    """``fresh`` when the borrower has a record of this kind within its source's freshness
-    period, ``stale`` when only older ones, ``unknown`` when none (unknown is never compliant)."""
-    records = RegistryRecord.objects.filter(party=OuterRef("borrower_id"), source__kind=kind)
-    fresh = records.alias(
-        fresh_until=ExpressionWrapper(
-            F("as_of") + F("source__freshness_days"), output_field=DateField()
-        )
-    ).filter(fresh_until__gte=today)
+def _coverage_state(today: datetime.date) -> CaseWhen:
+    """``fresh`` when the borrower has a record of the metric's kind within its source's
+    freshness period, ``stale`` when only older ones, ``unknown`` when none (unknown is never
+    compliant). Reads the ``coverage`` relation that ``_loans_with_coverage`` joins."""
     return CaseWhen(
-        When(Exists(fresh), then=Value("fresh")),
-        When(Exists(records), then=Value("stale")),
+        When(coverage__fresh_until__gte=today, then=Value("fresh")),
+        When(coverage__fresh_until__isnull=False, then=Value("stale")),
         default=Value("unknown"),
         output_field=CharField(),
     )
+
+
+def _loans_with_coverage(kind: str) -> Callable[[DashboardFilters], QuerySet[Loan]]:
+    """Running loans joined to their borrower's maintained coverage of one source kind
+    (``PartyCoverage``: one row per borrower and kind, so the join is a single hash join)."""
+
+    def rows(filters: DashboardFilters) -> QuerySet[Loan]:
+        return active_loans(filters).alias(
+            coverage=FilteredRelation(
+                "borrower__registry_coverage",
+                condition=Q(borrower__registry_coverage__kind=kind),
+            )
+        )
+
+    rows.__doc__ = f"Running loans with their borrower's {kind} coverage."
+    return rows
 
 
 def _by(path: str) -> Callable[[DashboardFilters], Coalesce]:
@@ -402,8 +411,8 @@ METRICS: dict[str, Metric] = {
         f"coverage-{kind}": Metric(
             _("Running loans by state of the %(source)s data") % {"source": label},
             "loan",
-            active_loans,
-            {"state": (lambda filters, kind=kind: _coverage_state(kind, filters.today))},
+            _loans_with_coverage(kind),
+            {"state": (lambda filters: _coverage_state(filters.today))},
         )
         for kind, label in SourceKind.choices
     },

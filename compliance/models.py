@@ -220,6 +220,34 @@ class RegistryRecord(models.Model):
         return f"{self.source.code} {self.nif or self.registry_number} {self.as_of}: {self.status}"
 
 
+class PartyCoverage(models.Model):
+    """Until when a party's registry data of one source kind counts as fresh: the latest
+    ``as_of + freshness_days`` over the party's records of that kind.
+
+    Maintained by PostgreSQL itself (migration ``0003_party_coverage``): statement-level
+    triggers on registry records (added, re-matched, deleted) and on a source's freshness or kind
+    keep it equal to that maximum, so the dashboard's coverage reads one row per borrower and kind
+    instead of searching every borrower's records. Nothing in Python writes it.
+    """
+
+    party = models.ForeignKey(
+        "crm.Party", on_delete=models.CASCADE, related_name="registry_coverage", db_index=False
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=SourceKind.choices)
+    fresh_until = models.DateField(_("fresh until"))
+
+    class Meta:
+        verbose_name = _("registry coverage of a party")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["party", "kind"], name="%(app_label)s_%(class)s_one_per_kind"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.party_id} {self.kind} {self.fresh_until}"
+
+
 class QuarantinedRow(models.Model):
     """A file row (or API record) that failed validation: kept with its number and reason."""
 
