@@ -216,29 +216,29 @@ def _offer_currency() -> Concat:
     )
 
 
-def _coverage_state(today: datetime.date) -> CaseWhen:
-    """``fresh`` when the borrower has a record of the metric's kind within its source's
-    freshness period, ``stale`` when only older ones, ``unknown`` when none (unknown is never
-    compliant). Reads the ``coverage`` relation that ``_loans_with_coverage`` joins."""
+def _coverage_state(today: datetime.date, relation: str = "coverage") -> CaseWhen:
+    """``fresh`` when the borrower has a record of the kind within its source's freshness
+    period, ``stale`` when only older ones, ``unknown`` when none (unknown is never compliant).
+    Reads the ``relation`` that ``_coverage_relation`` joins."""
     return CaseWhen(
-        When(coverage__fresh_until__gte=today, then=Value("fresh")),
-        When(coverage__fresh_until__isnull=False, then=Value("stale")),
+        When(**{f"{relation}__fresh_until__gte": today}, then=Value("fresh")),
+        When(**{f"{relation}__fresh_until__isnull": False}, then=Value("stale")),
         default=Value("unknown"),
         output_field=CharField(),
     )
 
 
-def _loans_with_coverage(kind: str) -> Callable[[DashboardFilters], QuerySet[Loan]]:
-    """Running loans joined to their borrower's maintained coverage of one source kind
-    (``PartyCoverage``: one row per borrower and kind, so the join is a single hash join)."""
+def _coverage_relation(kind: str) -> FilteredRelation:
+    """A loan's borrower's maintained coverage of one source kind (``PartyCoverage``: one row
+    per borrower and kind, so the join is a single hash join)."""
+    return FilteredRelation(
+        "borrower__registry_coverage", condition=Q(borrower__registry_coverage__kind=kind)
+    )
 
+
+def _loans_with_coverage(kind: str) -> Callable[[DashboardFilters], QuerySet[Loan]]:
     def rows(filters: DashboardFilters) -> QuerySet[Loan]:
-        return active_loans(filters).alias(
-            coverage=FilteredRelation(
-                "borrower__registry_coverage",
-                condition=Q(borrower__registry_coverage__kind=kind),
-            )
-        )
+        return active_loans(filters).alias(coverage=_coverage_relation(kind))
 
     rows.__doc__ = f"Running loans with their borrower's {kind} coverage."
     return rows
@@ -683,20 +683,43 @@ class _Builder:
     # the sections ---------------------------------------------------------------------------
 
     def coverage(self) -> tuple[Figure, list[CoverageRow]]:
-        rows = []
+        """Every source kind's fresh / stale / unknown counts in one pass over the running
+        loans (the same expressions as each ``coverage-<kind>`` metric's drill-down)."""
+        kinds = [kind for kind, _label in SourceKind.choices]
+        loans = (
+            METRICS["active-loans"]
+            .scoped(self.filters)
+            .alias(**{f"coverage_{kind}": _coverage_relation(kind) for kind in kinds})
+        )
+        combinations = (
+            loans.annotate(
+                **{
+                    f"state_{kind}": _coverage_state(self.filters.today, f"coverage_{kind}")
+                    for kind in kinds
+                }
+            )
+            .order_by()
+            .values(*(f"state_{kind}" for kind in kinds))
+            .annotate(count=Count("pk"))
+        )
+        counts: dict[str, dict[str, dict]] = {kind: {} for kind in kinds}
         active = 0
+        for combination in combinations:
+            active += combination["count"]
+            for kind in kinds:
+                state = counts[kind].setdefault(combination[f"state_{kind}"], {"count": 0})
+                state["count"] += combination["count"]
+        rows = []
         for kind, label in SourceKind.choices:
             slug = f"coverage-{kind}"
-            counts = METRICS[slug].grouped(self.filters, "state")
-            active = sum(row["count"] for row in counts.values())
-            fresh = self.figure(slug, counts, "fresh", "state")
+            fresh = self.figure(slug, counts[kind], "fresh", "state")
             rows.append(
                 CoverageRow(
                     kind=kind,
                     label=str(label),
                     fresh=fresh,
-                    stale=self.figure(slug, counts, "stale", "state"),
-                    unknown=self.figure(slug, counts, "unknown", "state"),
+                    stale=self.figure(slug, counts[kind], "stale", "state"),
+                    unknown=self.figure(slug, counts[kind], "unknown", "state"),
                     fresh_share=_ratio_or_none(fresh.count, active),
                 )
             )
