@@ -9,7 +9,7 @@ STAMP_PY := $(VENV)/.installed-python
 STAMP_JS := node_modules/.installed-assets
 CHROMIUM ?= /usr/bin/chromium
 
-.PHONY: install run test lint fmt worker beat migrate seed messages browser check-deploy clean bench
+.PHONY: install run test lint fmt worker beat migrate seed messages browser check-deploy clean bench backup restore fuzz
 
 install: $(STAMP_PY) $(STAMP_JS) ## create .venv, install pinned Python deps and front-end assets
 
@@ -84,6 +84,13 @@ SMALL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mfi_scale_small
 
 bench: install ## performance at 100,000 loans: seeds the scale databases if missing, runs every benchmark, writes benchmarks/results/latest.json and BENCHMARKS.md
 	SCALE_DATABASE_URL=$(SCALE_DATABASE_URL) SMALL_DATABASE_URL=$(SMALL_DATABASE_URL) $(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
+
+backup: install ## pg_dump of the database (DATABASE_URL, else the embedded one) + uploaded files into var/backups/
+	scripts/backup.sh
+
+restore: install ## restore DUMP=var/backups/<stamp>.dump [DATABASE=fresh_db_name] [FORCE=1], then verify it reconciles
+	@test -n "$(DUMP)" || { echo "Usage: make restore DUMP=var/backups/<stamp>.dump [DATABASE=name] [FORCE=1]"; exit 1; }
+	scripts/restore.sh $(if $(DATABASE),--database $(DATABASE)) $(if $(FORCE),--force) $(DUMP)
 
 messages: install ## compile translations
 	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules

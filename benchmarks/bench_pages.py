@@ -27,6 +27,7 @@ from benchmarks.common import (
     finish,
     percentile,
     result,
+    signed_in_client,
     timings,
 )
 
@@ -95,15 +96,13 @@ def measure(database_url: str, warm: int, runs: int) -> dict:
     import time
 
     from django.db import connection
-    from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
     from users.models import User
 
     measured = {}
     for page, username, url in _pages():
-        client = Client()
-        client.force_login(User.objects.get(username=username))
+        client = signed_in_client(User.objects.get(username=username))
         for _ in range(warm):
             response = client.get(url)
             assert response.status_code == 200, (page, url, response.status_code)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.common import cli, django_setup, finish, result
+from benchmarks.common import cli, django_setup, finish, result, signed_in_client
 
 TARGET_CONTRACT = 1.0
 TARGET_REPORT = 10.0
@@ -35,7 +35,6 @@ def main() -> None:
     args = cli(__doc__)
     django_setup(args.database_url)
     from django.db.models import Count
-    from django.test import Client
 
     from loans.models import Loan
     from users.models import User
@@ -52,12 +51,11 @@ def main() -> None:
     )
     officer = User.objects.get(pk=officer_id)
     mine = Loan.objects.filter(officer=officer).count()
-    client = Client()
-    client.force_login(User.objects.get(username="manager"))
+    client = signed_in_client(User.objects.get(username="manager"))
     contract_url = f"/loans/{loan.pk}/contract.pdf"
     client.get(contract_url)  # WeasyPrint's import and fonts out of the figure
     contract, contract_size = _time(client, contract_url, 3 if args.quick else 10)
-    client.force_login(officer)
+    client = signed_in_client(officer)
     report_url = "/loans/portfolio-report.pdf?view=mine"
     report, report_size = _time(client, report_url, 1 if args.quick else 3)
     contract_worst, report_worst = max(contract), max(report)

@@ -38,6 +38,28 @@ def django_setup(database_url: str, settings: str = "benchmarks.settings") -> No
     django.setup()
 
 
+def signed_in_client(user):
+    """A test client signed in as ``user``, past two-factor authentication for the roles that
+    require it (a confirmed authenticator device is created for the benchmark user if missing,
+    and the session marked verified, as a correct code would)."""
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from users.two_factor import TOTP_DEVICE_NAME, two_factor_required_for
+
+    client = Client()
+    client.force_login(user)
+    if two_factor_required_for(user):
+        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
+        session = client.session
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+    return client
+
+
 def percentile(values: list[float], share: float) -> float:
     """The ``share`` percentile (0.95 = p95) by the nearest-rank method."""
     ordered = sorted(values)

@@ -234,7 +234,7 @@ def _period_label(report: ClientReport) -> str:
 def client_report_pdf(*, report: ClientReport, user) -> bytes:
     from weasyprint import HTML  # heavy import, only when a PDF is asked for
 
-    from loans.documents import _page_decorations
+    from mfi.pdf import page_decorations
 
     title = _("Coaching report · %(party)s") % {"party": report.party.display_name}
     html = render_to_string(
@@ -243,7 +243,7 @@ def client_report_pdf(*, report: ClientReport, user) -> bytes:
             "report": report,
             "period": _period_label(report),
             "title": title,
-            **_page_decorations(title, user),
+            **page_decorations(title, user),
         },
     )
     return HTML(string=html).write_pdf()

@@ -7,7 +7,7 @@ from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
 from coaching.models import CoachingInvoice
-from loans.documents import _page_decorations  # the shared page furniture of every PDF
+from mfi.pdf import page_decorations
 
 
 def invoice_pdf(*, invoice: CoachingInvoice, user) -> bytes:
@@ -21,7 +21,7 @@ def invoice_pdf(*, invoice: CoachingInvoice, user) -> bytes:
             "lines": list(invoice.lines.all()),
             "payments": list(invoice.payments.all()),
             "title": title,
-            **_page_decorations(title, user),
+            **page_decorations(title, user),
         },
     )
     return HTML(string=html).write_pdf()

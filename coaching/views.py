@@ -60,6 +60,7 @@ from coaching.selectors import (
     session_get_for_user,
 )
 from crm.selectors import parties_visible_to
+from mfi.forms import refusal_text
 from mfi.permissions import capability_required
 from users.roles import Capability
 
@@ -81,18 +82,12 @@ TRANSITION_LABELS = {
 }
 
 
-def _refusal_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or _("You may not do this.")
-
-
 def _run(request, redirect_to: str, action, success: str):
     """Run one service call from the engagement page; a refusal is shown as an error message."""
     try:
         action()
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, _refusal_text(exc))
+        messages.error(request, refusal_text(exc))
     else:
         messages.success(request, success)
     return redirect(redirect_to)
@@ -325,7 +320,7 @@ def engagement_request(request):
                 except ValidationError as exc:
                     apply_service_errors(form, exc)
                 except PermissionDenied as exc:
-                    form.add_error(None, _refusal_text(exc))
+                    form.add_error(None, refusal_text(exc))
                 else:
                     messages.success(
                         request,
@@ -459,7 +454,7 @@ def _add_to_engagement(request, pk: int, form_class, service, success: str):
     form = form_class(request.POST)
     target = engagement.get_absolute_url() + "#goals"
     if not form.is_valid():
-        messages.error(request, _refusal_text(ValidationError(form.errors.as_text())))
+        messages.error(request, refusal_text(ValidationError(form.errors.as_text())))
         return redirect(target)
     return _run(
         request,
@@ -556,7 +551,7 @@ def session_create(request, pk: int):
         except ValidationError as exc:
             apply_service_errors(form, exc, aliases={"scheduled_at": "date"})
         except PermissionDenied as exc:
-            form.add_error(None, _refusal_text(exc))
+            form.add_error(None, refusal_text(exc))
         else:
             messages.success(
                 request,
@@ -637,7 +632,7 @@ def session_confirm_public(request, token: str):
                 session=session, channel=ConfirmationChannel.SIGNED_LINK
             )
         except ValidationError as exc:
-            error = _refusal_text(exc)
+            error = refusal_text(exc)
         else:
             state = "done"
     return render(
@@ -702,7 +697,7 @@ def invoice_issue(request, pk: int):
             actor=request.user, engagement=engagement, issue_date=form.cleaned_data["issue_date"]
         )
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, _refusal_text(exc))
+        messages.error(request, refusal_text(exc))
         return redirect(engagement.get_absolute_url())
     messages.success(request, _("Invoice %(number)s issued.") % {"number": invoice.number})
     return redirect(_invoice_page(invoice.pk))

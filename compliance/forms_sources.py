@@ -8,6 +8,8 @@ from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
+from mfi.uploads import validate_csv_upload
+
 DEFAULT_UPLOAD_MAX_BYTES = 200 * 1024 * 1024
 
 
@@ -17,23 +19,13 @@ def upload_max_bytes() -> int:
 
 
 def validate_registry_file(uploaded) -> None:
-    """A CSV file of reasonable size; its content is checked row by row by the ingest."""
-    if uploaded.size > upload_max_bytes():
-        raise forms.ValidationError(
-            _("The file is too large (%(size)s MB); the limit is %(limit)s MB.")
-            % {
-                "size": round(uploaded.size / 1_048_576, 1),
-                "limit": round(upload_max_bytes() / 1_048_576, 1),
-            },
-            code="file_too_large",
-        )
-    uploaded.seek(0)
-    head = uploaded.read(4096)
-    uploaded.seek(0)
-    if b"\x00" in head or not (uploaded.name or "").lower().endswith(".csv"):
-        raise forms.ValidationError(
-            _("Upload the registry's CSV file (a text file ending in .csv)."), code="file_type"
-        )
+    """A CSV file of reasonable size whose content is text (sniffed, not taken from its name);
+    its rows are checked one by one by the ingest."""
+    validate_csv_upload(
+        uploaded,
+        max_bytes=upload_max_bytes(),
+        message=_("Upload the registry's CSV file (a text file ending in .csv)."),
+    )
 
 
 class SourceFileForm(forms.Form):

@@ -54,6 +54,7 @@ from compliance.sources.selectors import inbound_folder
 from crm.models import Party
 from loans.choices import PORTFOLIO_STATUSES
 from loans.models import Loan
+from mfi.outbox import outbox_enqueue
 from users.roles import Capability
 
 logger = logging.getLogger("compliance.ingest")
@@ -538,12 +539,13 @@ def _health(source_id: int, *, ok: bool, error: str, at: datetime.datetime, full
 
 
 def _schedule_evaluation(party_ids: list[int]) -> None:
-    """Re-evaluate the loans of parties that got new evidence, once this transaction commits."""
+    """Re-evaluate the loans of parties that got new evidence, once this transaction commits
+    (through the task outbox: the request is kept even if the broker is down)."""
     if not party_ids:
         return
     from compliance.tasks import evaluate_parties
 
-    transaction.on_commit(partial(evaluate_parties.delay, list(party_ids)), robust=True)
+    outbox_enqueue(evaluate_parties, list(party_ids))
 
 
 def _run_finish(
@@ -780,7 +782,11 @@ def reconciliation_resolve(*, actor, item: ReconciliationItem, party: Party | No
     """Decide a queued record: attach it to ``party``, or dismiss it (``party`` None)."""
     if not actor.has_capability(Capability.COMPLIANCE_MANAGE):
         raise PermissionDenied(_("Your role may not work the reconciliation queue."))
-    locked = ReconciliationItem.objects.select_for_update().select_related("record").get(pk=item.pk)
+    locked = (
+        ReconciliationItem.objects.select_for_update(of=("self",))
+        .select_related("record")
+        .get(pk=item.pk)
+    )
     if locked.status != ReconciliationStatus.OPEN:
         raise ValidationError({"status": _("This item has already been resolved.")})
     if party is not None:

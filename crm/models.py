@@ -458,3 +458,94 @@ class Segment(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class ErasureStatus(models.TextChoices):
+    """Where an erasure request stands; rejected and executed are final."""
+
+    PENDING = "pending", _("Awaiting review")
+    REJECTED = "rejected", _("Rejected")
+    EXECUTED = "executed", _("Executed")
+
+
+class ErasureOutcome(models.TextChoices):
+    ANONYMISED = "anonymised", _("Anonymised (records kept by law)")
+    DELETED = "deleted", _("Deleted")
+
+
+class ErasureRequest(models.Model):
+    """A person's request to have their personal data erased (right to erasure), reviewed by a
+    second person (four-eyes: the reviewer is never the requester) and executed by
+    ``crm.privacy.party_erasure_request_approve``.
+
+    ``party_number`` keeps the party's id once the party itself is deleted; the request never
+    copies the person's name, so it does not undo the erasure it records.
+    """
+
+    party = models.ForeignKey(
+        Party,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="erasure_requests",
+        verbose_name=_("party"),
+    )
+    party_number = models.PositiveBigIntegerField(_("party number"))
+    branch = models.ForeignKey(
+        "users.Branch", on_delete=models.PROTECT, related_name="+", verbose_name=_("branch")
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=ErasureStatus.choices, default=ErasureStatus.PENDING
+    )
+    reason = models.TextField(_("reason given by the person"))
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_note = models.CharField(_("review note"), max_length=250, blank=True)
+    outcome = models.CharField(
+        _("outcome"), max_length=12, choices=ErasureOutcome.choices, blank=True
+    )
+    executed_at = models.DateTimeField(_("executed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = _("erasure request")
+        verbose_name_plural = _("erasure requests")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["party_number"],
+                condition=Q(status="pending"),
+                name="%(app_label)s_%(class)s_one_pending_per_party",
+            ),
+            models.CheckConstraint(
+                condition=Q(reviewed_by__isnull=True) | ~Q(reviewed_by=models.F("requested_by")),
+                name="%(app_label)s_%(class)s_four_eyes",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status="executed") | (Q(executed_at__isnull=False) & ~Q(outcome="")),
+                name="%(app_label)s_%(class)s_executed_has_outcome",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return _("Erasure request #%(number)s (party #%(party)s)") % {
+            "number": self.pk,
+            "party": self.party_number,
+        }
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == ErasureStatus.PENDING

@@ -31,3 +31,17 @@ def send_task_reminders(day: str | None = None) -> dict[str, int]:
     if result["failed"]:
         raise ReminderDeliveryFailed(result)
     return result
+
+
+@shared_task(
+    name="crm.tasks.apply_retention",
+    acks_late=True,
+    time_limit=3600,
+    soft_time_limit=3500,
+)
+def apply_retention() -> dict:
+    """Anonymise or delete what is past its retention period (idempotent: a rerun finds
+    nothing more to do)."""
+    from crm.privacy import retention_apply
+
+    return retention_apply()

@@ -38,6 +38,7 @@ from coaching.choices import SessionStatus
 from coaching.selectors import sessions_visible_to
 from crm.choices import InteractionKind, TaskStatus, TimelineKind
 from crm.models import Consent, Enterprise, Interaction, Party, PartyLink, Person, Task
+from crm.privacy import ACCESS_ACTIONS
 from crm.selectors import parties_visible_to
 from elearning.models import Certificate, Enrolment, LessonCompletion, QuizAttempt
 from elearning.selectors import learners_visible_to
@@ -195,7 +196,12 @@ def _party_events(party: Party) -> QuerySet[AuditEvent]:
         | Q(content_type=types[Consent], object_id__in=consent_ids)
         | (Q(content_type=types[PartyLink]) & link_of_party)
     )
-    return AuditEvent.objects.filter(condition).select_related("actor")
+    # Who merely opened the record (crm.privacy access log) is not part of its timeline.
+    return (
+        AuditEvent.objects.filter(condition)
+        .exclude(action__in=ACCESS_ACTIONS)
+        .select_related("actor")
+    )
 
 
 def _change_entries(party: Party) -> list[TimelineEntry]:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from crm import lead_views, task_views, views
+from crm import lead_views, task_views, views, views_privacy
 
 app_name = "crm"
 
@@ -38,4 +38,26 @@ urlpatterns = [
     path("segments/<int:segment_id>/", lead_views.segment_open, name="segment_open"),
     path("duplicates/", lead_views.duplicate_review, name="duplicate_review"),
     path("duplicates/merge/", lead_views.party_merge, name="party_merge"),
+    # Personal data: access log, data export, erasure requests.
+    path("<int:pk>/privacy/", views_privacy.party_privacy, name="party_privacy"),
+    path("<int:pk>/privacy/export.json", views_privacy.party_export_json, name="party_export_json"),
+    path("<int:pk>/privacy/export.pdf", views_privacy.party_export_pdf, name="party_export_pdf"),
+    path(
+        "<int:pk>/privacy/erasure/", views_privacy.erasure_request_add, name="erasure_request_add"
+    ),
+    path(
+        "privacy/erasure-requests/",
+        views_privacy.erasure_request_list,
+        name="erasure_request_list",
+    ),
+    path(
+        "privacy/erasure-requests/<int:request_id>/approve/",
+        views_privacy.erasure_request_approve,
+        name="erasure_request_approve",
+    ),
+    path(
+        "privacy/erasure-requests/<int:request_id>/reject/",
+        views_privacy.erasure_request_reject,
+        name="erasure_request_reject",
+    ),
 ]

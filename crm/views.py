@@ -16,6 +16,7 @@ from crm import services
 from crm.choices import PartyKind
 from crm.filters import PartyFilter
 from crm.forms import ConsentForm, ConsentWithdrawForm, EnterpriseForm, PartyLinkForm, PersonForm
+from crm.privacy import ACCESS_ACTIONS, party_access_record
 from crm.selectors import parties_visible_to, party_consents, party_get_for_user, party_links
 from mfi.forms import apply_service_errors
 from mfi.permissions import capability_required
@@ -64,6 +65,7 @@ def _detail_context(request, party):
 @capability_required(Capability.PARTY_VIEW)
 def party_detail(request, pk: int):
     party = party_get_for_user(user=request.user, party_id=pk)
+    party_access_record(actor=request.user, party=party, view="party_detail")
     context = _detail_context(request, party)
     context.update(
         {
@@ -82,7 +84,8 @@ def party_history(request, pk: int):
     party = party_get_for_user(user=request.user, party_id=pk)
     related = [party, party.specific, *party.consents.all(), *party_links(party=party)]
     context = _detail_context(request, party)
-    context.update({"events": events_for_objects(targets=related)[:200], "tab": "history"})
+    events = events_for_objects(targets=related).exclude(action__in=ACCESS_ACTIONS)
+    context.update({"events": events[:200], "tab": "history"})
     return render(request, "crm/party_history.html", context)
 
 

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
@@ -28,6 +27,7 @@ from loans.selectors import (
     statement_lines,
 )
 from mfi.money import ZERO
+from mfi.pdf import render_pdf
 from mfi.templatetags.money import money
 
 
@@ -54,47 +54,6 @@ def repayment_frequency_label(version: LoanProductVersion) -> str:
     else:
         text = ngettext("every month", "every %(count)s months", every)
     return text % {"count": every}
-
-
-def _css_string(text: str) -> str:
-    """A CSS string literal; user text (a name) cannot close it or the style element."""
-    escaped = "".join(f"\\{ord(char):x} " if char in '\\"<>\n\r' else char for char in str(text))
-    return f'"{escaped}"'
-
-
-def _page_decorations(title: str, user) -> dict[str, str]:
-    """Running header and footer: title, institution, who printed it when, page X of Y."""
-    generated_at = timezone.localtime().strftime("%Y-%m-%d %H:%M")
-    # "Page X of Y" as one translatable sentence, its numbers filled by CSS page counters.
-    page_pattern = _("Page %(page)s of %(pages)s") % {"page": "\0page\0", "pages": "\0pages\0"}
-    page_counter = " ".join(
-        "counter(page)"
-        if part == "page"
-        else "counter(pages)"
-        if part == "pages"
-        else _css_string(part)
-        for part in page_pattern.split("\0")
-        if part
-    )
-    footer = _("MFI platform · generated %(at)s by %(user)s") % {
-        "at": generated_at,
-        "user": user.display_name,
-    }
-    return {
-        "generated_at": generated_at,
-        "generated_by": user.display_name,
-        "page_counter_css": page_counter,
-        "footer_css": _css_string(footer),
-        "title_css": _css_string(title),
-        "institution_css": _css_string(_("MFI platform")),
-    }
-
-
-def _render(template: str, context: dict, *, title: str, user) -> bytes:
-    from weasyprint import HTML  # heavy import, only when a PDF is asked for
-
-    html = render_to_string(template, {**context, "title": title, **_page_decorations(title, user)})
-    return HTML(string=html).write_pdf()
 
 
 def contract_schedule(loan: Loan) -> list[ScheduleRow]:
@@ -155,7 +114,7 @@ def contract_pdf(*, loan: Loan, user) -> bytes:
         "fees": sum((row.fees for row in rows), ZERO),
         "total": sum((row.total for row in rows), ZERO),
     }
-    return _render(
+    return render_pdf(
         "loans/contract_pdf.html",
         {
             "loan": loan,
@@ -186,7 +145,7 @@ def receipt_pdf(*, loan: Loan, transaction: LoanTransaction, user) -> bytes:
         ),
         None,
     )
-    return _render(
+    return render_pdf(
         "loans/receipt_pdf.html",
         {
             "loan": loan,
@@ -201,7 +160,7 @@ def receipt_pdf(*, loan: Loan, transaction: LoanTransaction, user) -> bytes:
 
 def statement_pdf(*, loan: Loan, user) -> bytes:
     today = timezone.localdate()
-    return _render(
+    return render_pdf(
         "loans/statement_pdf.html",
         {"loan": loan, "lines": statement_lines(loan=loan), "today": today},
         title=_("Statement of loan %(number)s") % {"number": loan.number},
@@ -317,7 +276,7 @@ def portfolio_report_pdf(*, loans, facts: list[tuple[str, str]], user) -> bytes:
         lines[start : start + _PAGE_LINES]
         for start in range(_FIRST_PAGE_LINES, len(lines), _PAGE_LINES)
     ]
-    return _render(
+    return render_pdf(
         "loans/portfolio_report_pdf.html",
         {
             "facts": facts,

@@ -66,6 +66,12 @@ def _require(actor, capability: Capability) -> None:
 
 
 def _require_scope(actor, loan: Loan) -> None:
+    """The loan is one the actor may see (``selectors.loans_visible_to``'s rule): in their
+    branches, or, for field agents and coaches, their own or their assigned borrowers' loans."""
+    if actor.sees_assigned_only:
+        if loan.officer_id == actor.pk or loan.borrower.assigned_to_id == actor.pk:
+            return
+        raise PermissionDenied(_("This loan is outside your scope."))
     scope = actor.branch_scope_ids()
     if scope is not None and loan.branch_id not in scope:
         raise PermissionDenied(_("This loan is outside your scope."))

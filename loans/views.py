@@ -67,6 +67,7 @@ from loans.selectors import (
     loan_transaction_get,
     loan_transactions_queryset,
 )
+from mfi.forms import call_service, refusal_text
 from mfi.money import DEFAULT_CURRENCY, round_money
 from mfi.permissions import capability_required
 from mfi.templatetags.money import money
@@ -86,30 +87,12 @@ VIEW_LABELS = {
 }
 
 
-def _refusal_text(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        return " ".join(exc.messages)
-    return str(exc) or _("You may not do this.")
-
-
-def _call_service(form, call):
-    """Run one service call for a form page. Its refusal goes onto the form (field errors where
-    the field is on the form) and None is returned; otherwise the service's result."""
-    try:
-        return call()
-    except ValidationError as exc:
-        apply_service_errors(form, exc)
-    except PermissionDenied as exc:
-        form.add_error(None, _refusal_text(exc))
-    return None
-
-
 def _run_action(request, loan: Loan, action, success: str, anchor: str = ""):
     """Run one service call for the loan page; its refusal is shown as an error message."""
     try:
         action()
     except (PermissionDenied, ValidationError) as exc:
-        messages.error(request, _refusal_text(exc))
+        messages.error(request, refusal_text(exc))
     else:
         messages.success(request, success)
     return redirect(loan.get_absolute_url() + anchor)
@@ -296,7 +279,7 @@ def loan_create(request):
     form = LoanApplicationForm(request.POST or None, user=user, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        loan = _call_service(
+        loan = call_service(
             form,
             lambda: services.loan_submit(
                 actor=user,
@@ -482,7 +465,7 @@ def loan_disburse(request, pk: int):
         return redirect(loan.get_absolute_url())
     form = DisbursementForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        _done = _call_service(
+        _done = call_service(
             form,
             lambda: services.loan_disburse(
                 actor=request.user,
@@ -534,7 +517,7 @@ def repayment_create(request, pk: int):
     form = RepaymentForm(request.POST or None, initial={"amount": due_now or None})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        txn = _call_service(
+        txn = call_service(
             form,
             lambda: services.repayment_record(
                 actor=request.user,
@@ -561,7 +544,7 @@ def loan_write_off(request, pk: int):
         return redirect(loan.get_absolute_url())
     form = WriteOffForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        _done = _call_service(
+        _done = call_service(
             form,
             lambda: services.loan_write_off(
                 actor=request.user,

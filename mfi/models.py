@@ -42,3 +42,39 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}:{self.key}"
+
+
+class TaskOutbox(models.Model):
+    """A Celery task that must run, recorded in the same transaction as the change that needs it.
+
+    Written by ``mfi.outbox.outbox_enqueue``; sent to the broker right after commit, or later by
+    the dispatcher (beat task ``mfi.tasks.outbox_dispatch``, ``manage.py outbox_dispatch``) while
+    the broker was down. ``dispatched_at`` is set once the broker accepted the message (with eager
+    Celery: once the task ran in process); a row may be sent more than once if a dispatcher dies
+    between the broker's acceptance and its commit, so the tasks it carries are idempotent.
+    """
+
+    task_name = models.CharField(_("task"), max_length=200)
+    args = models.JSONField(_("positional arguments"), default=list, blank=True)
+    kwargs = models.JSONField(_("keyword arguments"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    dispatched_at = models.DateTimeField(_("dispatched at"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("dispatch attempts"), default=0)
+    last_error = models.TextField(_("last dispatch error"), blank=True)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+        verbose_name = _("task outbox row")
+        indexes = [
+            # The dispatcher reads only the pending rows, oldest first.
+            models.Index(
+                fields=["created_at", "id"],
+                condition=models.Q(dispatched_at__isnull=True),
+                name="mfi_taskoutbox_pending_idx",
+            ),
+            models.Index(fields=["dispatched_at"], name="mfi_taskoutbox_dispatched_idx"),
+        ]
+
+    def __str__(self) -> str:
+        state = "dispatched" if self.dispatched_at else "pending"
+        return f"{self.task_name} #{self.pk} ({state})"

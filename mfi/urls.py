@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from loans.api import views as loans_api
 from mfi import views
@@ -21,7 +21,7 @@ api_v1 = [
     path("compliance/", include("compliance.api.urls")),
     path("p2p/", include("p2p_export.api.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
 urlpatterns = [
@@ -36,6 +36,7 @@ urlpatterns = [
         ),
         name="login",
     ),
+    path("accounts/2fa/", include("users.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("parties/", include("crm.urls")),
     path("tasks/", RedirectView.as_view(pattern_name="crm:task_list"), name="tasks"),

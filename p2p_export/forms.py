@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loans.models import LoanProduct
+from mfi.uploads import validate_csv_upload
 from p2p_export.choices import LookupKind, PublicationState
 from p2p_export.models import (
     Platform,
@@ -316,4 +317,5 @@ class PlatformRepaymentForm(forms.Form):
 
 
 class ReturnFileForm(forms.Form):
-    file = forms.FileField(label=_("Return file (CSV)"))
+    # read and applied, never stored: size and content (UTF-8 text, not markup) checked here
+    file = forms.FileField(label=_("Return file (CSV)"), validators=[validate_csv_upload])

@@ -676,8 +676,13 @@ def report_lines(user, report: RepaymentReport) -> list[RepaymentReportLine]:
     )
 
 
+def _may_see_packages(user) -> bool:
+    """A monthly package holds every branch's published borrowers: head-office scope only."""
+    return _may_see(user) and user.branch_scope_ids() is None
+
+
 def packages_visible_to(user, platform: Platform) -> QuerySet[FilePackage]:
-    if not _may_see(user):
+    if not _may_see_packages(user):
         return FilePackage.objects.none()
     return platform.packages.select_related("created_by")
 
@@ -685,7 +690,7 @@ def packages_visible_to(user, platform: Platform) -> QuerySet[FilePackage]:
 def package_get_for_user(user, pk: int) -> FilePackage:
     package = (
         FilePackage.objects.filter(pk=pk).select_related("platform").first()
-        if _may_see(user)
+        if _may_see_packages(user)
         else None
     )
     if package is None:

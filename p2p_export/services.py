@@ -32,6 +32,7 @@ from crm.choices import ConsentPurpose, ConsentStatus, Island
 from crm.models import Consent, Enterprise, Party, Person
 from loans.models import Loan
 from mfi.money import round_money
+from mfi.outbox import outbox_enqueue
 from mfi.uploads import validate_upload
 from p2p_export.choices import (
     EDITABLE_STATES,
@@ -649,7 +650,8 @@ def publication_push(*, actor, publication: Publication, dry_run: bool = False) 
 
 
 def publication_push_request(*, actor, publication: Publication) -> None:
-    """Queue the push as a Celery task once the current transaction commits."""
+    """Queue the push as a Celery task, through the task outbox (sent once this transaction
+    commits; kept and sent later if the broker is down)."""
     _require(actor)
     _require_scope(actor, publication.loan)
     if publication.state != S.VALIDATED:
@@ -657,7 +659,7 @@ def publication_push_request(*, actor, publication: Publication) -> None:
     from p2p_export.tasks import push_publication
 
     actor_id = actor.pk if actor is not None else None
-    transaction.on_commit(lambda: push_publication.delay(publication.pk, actor_id))
+    outbox_enqueue(push_publication, publication.pk, actor_id)
 
 
 # --- status, takedown, anonymisation -----------------------------------------------------------
@@ -745,7 +747,7 @@ def _queue(publication: Publication, kind: str) -> OutboxMessage:
     if publication.platform.kind != PlatformKind.FILES:
         from p2p_export.tasks import send_outbox_message
 
-        transaction.on_commit(lambda: send_outbox_message.delay(message.pk))
+        outbox_enqueue(send_outbox_message, message.pk)
     return message
 
 

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from django.test import Client
 
 from tests.factories import BranchFactory, UserFactory
+from tests.users.two_factor_support import enrolled_device, mark_session_verified
 from users.roles import Role
+from users.two_factor import has_two_factor, two_factor_required_for
 
 
 @pytest.fixture
@@ -24,7 +27,10 @@ def mindelo(head_office):
 
 
 def _persona(username, role, branch):
-    return UserFactory(username=username, role=role, branch=branch)
+    user = UserFactory(username=username, role=role, branch=branch)
+    if two_factor_required_for(user):
+        enrolled_device(user)  # these roles cannot work without an authenticator
+    return user
 
 
 @pytest.fixture
@@ -96,3 +102,22 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _force_login_passes_two_factor(monkeypatch):
+    """``client.force_login(user)`` signs in completely, second factor included.
+
+    Roles that must use two-factor authentication (and users who turned it on) would otherwise be
+    sent to the code page by users.middleware.TwoFactorMiddleware. The sign-in flow itself, with
+    real codes, is tested in tests/users/test_two_factor.py; ``force_login`` skips it, as it skips
+    the password. Applies to Django's Client and DRF's APIClient alike.
+    """
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        if two_factor_required_for(user) or has_two_factor(user):
+            mark_session_verified(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login)

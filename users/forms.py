@@ -52,3 +52,16 @@ class ThrottledAuthenticationForm(AuthenticationForm):
                 action="user.locked_out",
                 after={"username": username[:150], "client_ip": client_ip},
             )
+
+
+class TwoFactorCodeForm(forms.Form):
+    """A six-digit authenticator code, or one of the recovery codes."""
+
+    token = forms.CharField(
+        label=_("Code"),
+        max_length=16,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "one-time-code", "inputmode": "text", "autofocus": True}
+        ),
+        help_text=_("The six digits your authenticator app shows now, or a recovery code."),
+    )

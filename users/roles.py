@@ -57,6 +57,7 @@ class Capability(models.TextChoices):
     P2P_VIEW = "p2p.view", _("See P2P publications and their dashboard")
     P2P_MANAGE = "p2p.manage", _("Select, edit, approve, push and withdraw P2P profiles")
     P2P_RECONCILE = "p2p.reconcile", _("Record P2P funding and repayments to platforms")
+    PRIVACY_ERASURE_APPROVE = "privacy.erasure_approve", _("Approve or reject erasure requests")
 
 
 _ALL_STAFF = frozenset(Role)
@@ -140,6 +141,7 @@ CAPABILITIES: dict[Capability, frozenset[Role]] = {
     ),
     Capability.P2P_MANAGE: frozenset({Role.MANAGER, Role.ADMINISTRATOR}),
     Capability.P2P_RECONCILE: frozenset({Role.ACCOUNTANT, Role.MANAGER}),
+    Capability.PRIVACY_ERASURE_APPROVE: frozenset({Role.MANAGER, Role.ADMINISTRATOR}),
 }
 
 # Roles whose scope is every branch, whatever branch their account sits in.

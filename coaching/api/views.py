@@ -34,8 +34,11 @@ from mfi.permissions import capability_permission
 from users.roles import Capability
 
 EngagementPermission = capability_permission(Capability.COACHING_VIEW, Capability.COACHING_MANAGE)
-# Moves are allowed to the engagement's coach as well as to managers: the service decides.
-EngagementMovePermission = capability_permission(Capability.COACHING_VIEW, Capability.COACHING_VIEW)
+# Moves need the session-logging capability (coaches and coaching managers); the service then
+# checks that a coach moves only their own engagements.
+EngagementMovePermission = capability_permission(
+    Capability.COACHING_VIEW, Capability.COACHING_SESSION_LOG
+)
 SessionPermission = capability_permission(Capability.COACHING_VIEW, Capability.COACHING_SESSION_LOG)
 
 
@@ -65,9 +68,9 @@ class EngagementViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @extend_schema(request=EngagementTransitionSerializer, responses=EngagementSerializer)
     @action(detail=True, methods=["post"], permission_classes=[EngagementMovePermission])
     def transition(self, request, pk=None):
+        engagement = self.get_object()  # out of scope is a 404 before the body says anything
         body = EngagementTransitionSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        engagement = self.get_object()
         services.engagement_transition(
             actor=request.user,
             engagement=engagement,
@@ -160,9 +163,10 @@ class InvoiceViewSet(viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"])
     @idempotent
     def payments(self, request, pk=None):
+        invoice = self.get_object()
         body = InvoicePaymentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         payment = services.payment_record(
-            actor=request.user, invoice=self.get_object(), **body.validated_data
+            actor=request.user, invoice=invoice, **body.validated_data
         )
         return Response(CoachingPaymentSerializer(payment).data, status=status.HTTP_201_CREATED)

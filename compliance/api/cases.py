@@ -26,6 +26,7 @@ from compliance.selectors import (
     worklist,
 )
 from loans.models import Offer
+from mfi.api import object_id
 from mfi.permissions import capability_permission
 from users.roles import Capability
 
@@ -169,7 +170,7 @@ class CaseViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_object(self) -> Case:
         # A case is found whatever the list's default filter (closed ones too).
-        case = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        case = get_object_or_404(self.get_queryset(), pk=object_id(self.kwargs["pk"]))
         self.check_object_permissions(self.request, case)
         return case
 

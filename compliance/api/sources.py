@@ -29,6 +29,7 @@ from compliance.models import (
 )
 from compliance.sources import selectors
 from crm.selectors import party_get_for_user
+from mfi.api import object_id
 from mfi.permissions import capability_permission
 from users.roles import Capability
 
@@ -252,7 +253,7 @@ class ReconciliationItemViewSet(mixins.ListModelMixin, viewsets.GenericViewSet):
     def resolve(self, request, pk=None):
         body = ResolveSerializer(data=request.data)
         body.is_valid(raise_exception=True)
-        item = selectors.reconciliation_get(user=request.user, pk=pk)
+        item = selectors.reconciliation_get(user=request.user, pk=object_id(pk))
         party_id = body.validated_data.get("party")
         party = party_get_for_user(user=request.user, party_id=party_id) if party_id else None
         item = ingest.reconciliation_resolve(actor=request.user, item=item, party=party)

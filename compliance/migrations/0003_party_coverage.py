@@ -3,7 +3,6 @@
 import django.db.models.deletion
 from django.db import migrations, models
 
-
 # The latest "as_of + freshness_days" per party and source kind, kept by the database.
 FORWARD = """
 CREATE FUNCTION compliance_coverage_recompute(parties bigint[]) RETURNS void

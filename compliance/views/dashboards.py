@@ -31,7 +31,7 @@ from compliance.dashboards import (
     group_label,
     metric_rows,
 )
-from loans.documents import _render as render_pdf  # the platform's PDF page furniture
+from mfi.pdf import render_pdf
 from mfi.permissions import capability_required
 from users.roles import Capability
 

@@ -7,12 +7,9 @@ service of ``compliance.ingest`` (or queue its task), render; a refusal becomes 
 
 from __future__ import annotations
 
-from functools import partial
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import gettext as _
@@ -24,6 +21,7 @@ from compliance.forms_sources import PartySearchForm, PullForm, ResolveForm, Sou
 from compliance.sources import selectors
 from compliance.tasks import pull_source, refresh_party
 from crm.selectors import party_get_for_user, party_search
+from mfi.outbox import outbox_enqueue
 from mfi.permissions import capability_required
 from users.roles import Capability
 
@@ -85,15 +83,12 @@ def source_pull(request, pk: int):
         messages.error(request, _("Enter a valid date."))
     else:
         as_of = form.cleaned_data["as_of"]
-        transaction.on_commit(
-            partial(
-                pull_source.delay,
-                source.pk,
-                RunTrigger.ON_DEMAND,
-                as_of=as_of.isoformat() if as_of else None,
-                user_id=request.user.pk,
-            ),
-            robust=True,
+        outbox_enqueue(
+            pull_source,
+            source.pk,
+            str(RunTrigger.ON_DEMAND),
+            as_of=as_of.isoformat() if as_of else None,
+            user_id=request.user.pk,
         )
         messages.info(request, _("The pull has started; its run is listed below when done."))
     return redirect(source.get_absolute_url())
@@ -202,7 +197,7 @@ def party_registries(request, party_pk: int):
 def party_refresh(request, party_pk: int):
     """Ask every HTTP source about the party now, through the task (eager without a broker)."""
     party = party_get_for_user(user=request.user, party_id=party_pk)
-    transaction.on_commit(partial(refresh_party.delay, party.pk, request.user.pk), robust=True)
+    outbox_enqueue(refresh_party, party.pk, request.user.pk)
     messages.info(request, _("The registries are being asked; their answers appear below."))
     return redirect("compliance:party_registries", party_pk=party.pk)
 

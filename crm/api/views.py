@@ -22,6 +22,7 @@ from crm.api.serializers import (
 from crm.choices import InteractionKind, TaskStatus
 from crm.filters import PartyFilter
 from crm.models import Interaction, Task
+from crm.privacy import party_access_record
 from crm.selectors import (
     enterprises_visible_to,
     parties_visible_to,
@@ -37,7 +38,18 @@ from users.roles import Capability
 PartyPermission = capability_permission(Capability.PARTY_VIEW, Capability.PARTY_EDIT)
 
 
-class PartyViewSet(viewsets.ReadOnlyModelViewSet):
+class _AccessLoggedRetrieveMixin:
+    """Opening one party's full record through the API is logged (crm.privacy access log)."""
+
+    access_view = "api_party_detail"
+
+    def retrieve(self, request, *args, **kwargs):
+        party = self.get_object()
+        party_access_record(actor=request.user, party=party, view=self.access_view)
+        return Response(self.get_serializer(party).data)
+
+
+class PartyViewSet(_AccessLoggedRetrieveMixin, viewsets.ReadOnlyModelViewSet):
     """All parties (persons and enterprises) the user may see, filterable and paginated."""
 
     serializer_class = PartySerializer
@@ -49,7 +61,10 @@ class PartyViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class _PartyWriteViewSet(
-    mixins.CreateModelMixin, mixins.UpdateModelMixin, viewsets.ReadOnlyModelViewSet
+    _AccessLoggedRetrieveMixin,
+    mixins.CreateModelMixin,
+    mixins.UpdateModelMixin,
+    viewsets.ReadOnlyModelViewSet,
 ):
     permission_classes = [PartyPermission]
     create_service = None

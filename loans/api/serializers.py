@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from loans.choices import Channel
 from loans.models import Installment, Loan, LoanProduct, LoanTransaction
+from mfi.money import Currency
 
 
 def _money(value, currency: str) -> str:
@@ -160,4 +161,4 @@ class LoanTransactionSerializer(serializers.ModelSerializer):
 class PortfolioQuerySerializer(serializers.Serializer):
     date = serializers.DateField(required=False)
     branch = serializers.IntegerField(required=False, min_value=1)
-    currency = serializers.CharField(required=False, default="CVE", max_length=3)
+    currency = serializers.ChoiceField(choices=Currency.choices, required=False, default="CVE")

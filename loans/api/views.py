@@ -8,7 +8,6 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from accounting.selectors import ledger_branch_scope
@@ -44,7 +43,7 @@ def _permission(capability: Capability):
     description="Repayment schedule for the given terms (no data is written).",
 )
 @api_view(["POST"])
-@permission_classes([IsAuthenticated])
+@permission_classes([_permission(Capability.LOAN_APPLY)])  # as the HTML preview: loan applicants
 def schedule_preview(request):
     try:
         terms = parse_preview_input(request.data if isinstance(request.data, dict) else {})
@@ -96,11 +95,12 @@ class LoanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         detail=True, methods=["post"], permission_classes=[_permission(Capability.LOAN_APPROVE)]
     )
     def reject(self, request, pk=None):
+        loan = self.get_object()  # out of scope is a 404 before the body says anything
         body = LoanReasonSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return self._loan_response(
             services.loan_reject(
-                actor=request.user, loan=self.get_object(), reason=body.validated_data["reason"]
+                actor=request.user, loan=loan, reason=body.validated_data["reason"]
             )
         )
 
@@ -110,12 +110,11 @@ class LoanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     )
     @idempotent
     def disburse(self, request, pk=None):
+        loan = self.get_object()
         body = DisbursementSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         return self._loan_response(
-            services.loan_disburse(
-                actor=request.user, loan=self.get_object(), **body.validated_data
-            )
+            services.loan_disburse(actor=request.user, loan=loan, **body.validated_data)
         )
 
     @extend_schema(
@@ -128,10 +127,11 @@ class LoanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], permission_classes=[_permission(Capability.LOAN_REPAY)])
     @idempotent
     def repayments(self, request, pk=None):
+        loan = self.get_object()
         body = RepaymentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         transaction = services.repayment_record(
-            actor=request.user, loan=self.get_object(), **body.validated_data
+            actor=request.user, loan=loan, **body.validated_data
         )
         return Response(LoanTransactionSerializer(transaction).data, status=status.HTTP_201_CREATED)
 

@@ -828,8 +828,13 @@ def _repay(plan: _Plan, *, staff, receipts, rng: Random) -> None:
     officer = staff[OFFICERS[plan.borrower.branch.code]]
     for seq, (day, amount, channel) in enumerate(plan.payments):
         actor = officer
-        if plan.borrower.branch.code == "praia" and channel == Channel.CASH and rng.random() < 0.4:
-            actor = staff["fieldagent"]  # collected on the field agent's round
+        if (
+            plan.borrower.branch.code == "praia"
+            and channel == Channel.CASH
+            and rng.random() < 0.4
+            and plan.borrower.assigned_to_id == staff["fieldagent"].pk
+        ):
+            actor = staff["fieldagent"]  # collected on the round of the agent who looks after them
         services.repayment_record(
             actor=actor,
             loan=loan,

@@ -36,6 +36,10 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "csp",
     "mfi",
     "users",
     "audit",
@@ -57,8 +61,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "users.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
 ]
 
@@ -118,7 +125,32 @@ LOGIN_LOCKOUT_SECONDS = env.int("LOGIN_LOCKOUT_SECONDS", 900)
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", 8 * 3600)
 SESSION_SAVE_EVERY_REQUEST = True  # idle users expire; active ones stay signed in
 SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+# No script reads the CSRF cookie: forms carry the token, offline-forms.js takes it from the page.
 CSRF_COOKIE_HTTPONLY = True
+CSRF_COOKIE_SAMESITE = "Lax"
+# Two-factor authentication (TOTP): the roles that must use it are in users/two_factor.py.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", "MFI platform")
+# Wrong codes count towards the same lock-out as wrong passwords (users/throttling.py), instead of
+# django-otp's growing per-device delay that would refuse even a right code for a while.
+OTP_TOTP_THROTTLE_FACTOR = 0
+OTP_STATIC_THROTTLE_FACTOR = 0
+TWO_FACTOR_RECOVERY_CODES = 8
+
+# --- Content security policy: no inline script or style, nothing from other origins --------------
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+    }
+}
 
 # --- Language, time -------------------------------------------------------------------------------
 LANGUAGE_CODE = env.str("LANGUAGE_CODE", "en")
@@ -182,6 +214,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "max_retries": 1}
 CELERY_BEAT_SCHEDULE = {
     "worker-heartbeat": {"task": "mfi.tasks.worker_heartbeat", "schedule": 60.0},
+    # Sends task outbox rows the broker missed at commit time (mfi/outbox.py).
+    "outbox-dispatch": {
+        "task": "mfi.tasks.outbox_dispatch",
+        "schedule": 15.0,
+        "options": {"expires": 30},  # no backlog of rounds while no worker runs
+    },
     "crm-task-reminders": {
         "task": "crm.tasks.send_task_reminders",
         "schedule": crontab(hour=7, minute=0),  # each morning, local time
@@ -204,7 +242,20 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=1, minute=0),  # after end of day has set days past due
     },
     "p2p-sync": {"task": "p2p_export.tasks.sync_all", "schedule": crontab(minute=20)},
+    "crm-apply-retention": {
+        "task": "crm.tasks.apply_retention",
+        "schedule": crontab(hour=2, minute=30),
+    },
 }
+
+# --- Personal data retention (crm.privacy.retention_apply, nightly) ---------------------------------
+RETENTION_LOAN_RECORDS_YEARS = env.int(
+    "RETENTION_LOAN_RECORDS_YEARS", 10
+)  # after the last loan ends
+RETENTION_LEADS_MONTHS = env.int("RETENTION_LEADS_MONTHS", 24)  # unconverted lead, no loan
+RETENTION_DESK_VISITS_DAYS = env.int("RETENTION_DESK_VISITS_DAYS", 365)
+RETENTION_AUDIT_EVENTS_YEARS = env.int("RETENTION_AUDIT_EVENTS_YEARS", 10)
+RETENTION_ACCESS_LOG_MONTHS = env.int("RETENTION_ACCESS_LOG_MONTHS", 12)
 
 # --- Compliance sources ----------------------------------------------------------------------------
 # CSV files dropped here (one sub-folder per source code) are picked up by the pull task.
@@ -240,6 +291,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Loans, accounting, CRM, coaching, compliance and P2P export for microfinance.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Schema and Swagger UI are staff documentation (Capability.API_DOCS), not public.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",

@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from loans.models import Loan
+from mfi.api import object_id, query_params
 from mfi.permissions import capability_permission
 from p2p_export import journals, reconciliation, services
 from p2p_export.api import serializers as s
@@ -73,7 +74,7 @@ class PublicationViewSet(viewsets.ReadOnlyModelViewSet):
     filter_backends: list = []
 
     def get_queryset(self):
-        query = self.request.query_params
+        query = query_params(self.request)
         code = query.get("platform")
         return publication_search(
             self.request.user,
@@ -90,7 +91,7 @@ class PublicationViewSet(viewsets.ReadOnlyModelViewSet):
         return s.PublicationDetailSerializer
 
     def get_object(self):
-        publication = publication_get_for_user(self.request.user, self.kwargs["pk"])
+        publication = publication_get_for_user(self.request.user, object_id(self.kwargs["pk"]))
         self.check_object_permissions(self.request, publication)
         return publication
 
@@ -220,7 +221,7 @@ class EligibleLoansView(APIView):
         responses=s.EligibleLoanSerializer(many=True),
     )
     def get(self, request):
-        query = request.query_params.copy()
+        query = query_params(request).copy()
         platforms = platforms_visible_to(request.user)
         platform = platforms.filter(code=query.get("platform", "")).first()
         query["platform"] = platform.pk if platform else ""
@@ -262,7 +263,7 @@ class JournalViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         items = journals_visible_to(self.request.user).order_by("-created_at", "-pk")
-        query = self.request.query_params
+        query = query_params(self.request)
         if query.get("platform"):
             items = items.filter(publication__platform__code=query["platform"])
         if query.get("status"):
@@ -270,7 +271,7 @@ class JournalViewSet(viewsets.ReadOnlyModelViewSet):
         return items
 
     def get_object(self):
-        journal = get_object_or_404(self.get_queryset(), pk=self.kwargs["pk"])
+        journal = get_object_or_404(self.get_queryset(), pk=object_id(self.kwargs["pk"]))
         self.check_object_permissions(self.request, journal)
         return journal
 
@@ -310,7 +311,7 @@ class ReportViewSet(viewsets.ReadOnlyModelViewSet):
 
     def get_queryset(self):
         reports = reports_visible_to(self.request.user).order_by("-year", "-month", "pk")
-        code = self.request.query_params.get("platform")
+        code = query_params(self.request).get("platform")
         return reports.filter(platform__code=code) if code else reports
 
     def get_serializer_class(self):

@@ -9,20 +9,19 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from loans.views import _call_service, _refusal_text
+from mfi.forms import refusal_text as _service_refusal_text
 from mfi.permissions import capability_required
 from p2p_export.http import TransientError
 from p2p_export.platforms.base import PlatformRefused
 from users.roles import Capability
 
-call_service = _call_service
 REFUSALS = (PermissionDenied, ValidationError, TransientError, PlatformRefused)
 
 
 def refusal_text(exc: Exception) -> str:
     if isinstance(exc, TransientError):
         return _("The platform could not be reached; try again later.")
-    return _refusal_text(exc)
+    return _service_refusal_text(exc)
 
 
 def run_action(request, call, success: str, to: str):

@@ -11,6 +11,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from mfi.outbox import outbox_enqueue, tasks_run_in_process
 from mfi.permissions import capability_required
 from p2p_export.selectors import dashboard_figures, next_sync_at, platform_get_for_user
 from p2p_export.views.common import REFUSALS, refusal_text
@@ -48,35 +49,37 @@ def dashboard(request):
 @require_POST
 @capability_required(Capability.P2P_MANAGE)
 def sync_now(request, code: str):
-    """Run the platform's sync cycle now (the Celery task: at once when there is no broker)."""
+    """Run the platform's sync cycle now: in process when there is no broker (its summary shown
+    at once), else through the task outbox (kept and sent later if the broker is down)."""
     from p2p_export.tasks import sync_platform
 
     platform = platform_get_for_user(request.user, code)
+    if not tasks_run_in_process():
+        outbox_enqueue(sync_platform, platform.code)
+        messages.info(
+            request, _("Synchronisation of %(platform)s started.") % {"platform": platform}
+        )
+        return redirect("p2p_export:dashboard")
     try:
         result = sync_platform.delay(platform.code)
     except REFUSALS as exc:
         messages.error(request, refusal_text(exc))
         return redirect("p2p_export:dashboard")
-    if result.ready():
-        for summary in result.get(propagate=False) or []:
-            errors = summary.get("errors") or []
-            text = _(
-                "%(platform)s synchronised: %(pushed)s pushed, %(changed)s status changes, "
-                "%(lines)s repayment lines, %(news)s news sent."
-            ) % {
-                "platform": platform.name,
-                "pushed": summary.get("pushed", 0),
-                "changed": summary.get("statuses_changed", 0),
-                "lines": summary.get("repayment_lines", 0),
-                "news": summary.get("journals_sent", 0),
-            }
-            messages.success(request, text)
-            for error in errors:
-                messages.warning(request, error)
-    else:
-        messages.info(
-            request, _("Synchronisation of %(platform)s started.") % {"platform": platform}
-        )
+    for summary in result.get(propagate=False) or []:
+        errors = summary.get("errors") or []
+        text = _(
+            "%(platform)s synchronised: %(pushed)s pushed, %(changed)s status changes, "
+            "%(lines)s repayment lines, %(news)s news sent."
+        ) % {
+            "platform": platform.name,
+            "pushed": summary.get("pushed", 0),
+            "changed": summary.get("statuses_changed", 0),
+            "lines": summary.get("repayment_lines", 0),
+            "news": summary.get("journals_sent", 0),
+        }
+        messages.success(request, text)
+        for error in errors:
+            messages.warning(request, error)
     return redirect("p2p_export:dashboard")
 
 

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
+from mfi.forms import call_service
 from mfi.permissions import capability_required
 from p2p_export import journals
 from p2p_export.choices import JournalStatus
@@ -26,7 +27,6 @@ from p2p_export.selectors import (
 )
 from p2p_export.views.common import (
     REFUSALS,
-    call_service,
     manager_action,
     refusal_text,
     run_action,

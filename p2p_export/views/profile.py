@@ -10,6 +10,7 @@ from django.urls import include, path, reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from mfi.forms import call_service
 from mfi.permissions import capability_required
 from p2p_export import services
 from p2p_export.forms import BorrowerForm, PhotoForm, ProfileForm, WaiverForm
@@ -22,7 +23,7 @@ from p2p_export.selectors import (
     publication_get_for_user,
     publication_photos,
 )
-from p2p_export.views.common import call_service, form_action
+from p2p_export.views.common import form_action
 from p2p_export.views.publications import current_errors, labelled_errors, persons_of
 from users.roles import Capability
 

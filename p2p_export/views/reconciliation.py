@@ -14,8 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
-from loans.documents import _render as render_pdf  # the platform's PDF page furniture
 from mfi.money import ZERO
+from mfi.pdf import render_pdf
 from mfi.permissions import capability_required
 from p2p_export import reconciliation
 from p2p_export.choices import ReportStatus

@@ -74,8 +74,16 @@ def browser():
 
 @pytest.fixture
 def open_page(request, browser, live_server, transactional_db):
-    """``open_page(viewport)``: a fresh page with its own cookies on the live server, in English."""
+    """``open_page(viewport)``: a fresh page with its own cookies on the live server, in English.
+
+    Anything the content security policy blocks (inline script or style, eval) fails the test.
+    """
     contexts = []
+    csp_violations: list[str] = []
+
+    def _watch_console(message):
+        if "Content Security Policy" in message.text:
+            csp_violations.append(f"{message.location.get('url', '')}: {message.text}")
 
     def _open(viewport: Viewport):
         context = browser.new_context(
@@ -85,7 +93,9 @@ def open_page(request, browser, live_server, transactional_db):
         )
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on("console", _watch_console)
+        return page
 
     yield _open
     if getattr(request.node, "browser_call_failed", False):
@@ -98,6 +108,8 @@ def open_page(request, browser, live_server, transactional_db):
                 )
     for context in contexts:
         context.close()
+    if csp_violations:
+        pytest.fail("Blocked by the content security policy:\n" + "\n".join(csp_violations))
 
 
 @pytest.fixture

@@ -89,12 +89,12 @@ def _ledger_balances():
 
 
 def test_concurrent_repayments_are_applied_one_after_the_other(
-    loan_officer, field_agent, credit_committee, product
+    loan_officer, branch_manager, credit_committee, product
 ):
     # given
     loan = active_loan(loan_officer, credit_committee, product)
     amounts = ["11347.15", "5000.00", "3000.00", "2500.50"]
-    actors = [loan_officer, field_agent, loan_officer, field_agent]
+    actors = [loan_officer, branch_manager, loan_officer, branch_manager]
 
     # when
     outcomes = _race(
@@ -130,7 +130,7 @@ def test_concurrent_repayments_are_applied_one_after_the_other(
 
 
 def test_two_closing_repayments_racing_close_the_loan_once(
-    loan_officer, field_agent, credit_committee, product
+    loan_officer, branch_manager, credit_committee, product
 ):
     # given
     loan = active_loan(loan_officer, credit_committee, product)
@@ -139,7 +139,7 @@ def test_two_closing_repayments_racing_close_the_loan_once(
     outcomes = _race(
         [
             _repay(loan_officer.pk, loan.pk, TOTAL_REPAYMENT),
-            _repay(field_agent.pk, loan.pk, TOTAL_REPAYMENT),
+            _repay(branch_manager.pk, loan.pk, TOTAL_REPAYMENT),
         ]
     )
 
@@ -159,7 +159,7 @@ def test_two_closing_repayments_racing_close_the_loan_once(
 
 
 def test_one_receipt_number_racing_on_two_loans_is_recorded_once(
-    loan_officer, field_agent, credit_committee, product
+    loan_officer, branch_manager, credit_committee, product
 ):
     # given
     first = active_loan(loan_officer, credit_committee, product)
@@ -169,7 +169,7 @@ def test_one_receipt_number_racing_on_two_loans_is_recorded_once(
     outcomes = _race(
         [
             _repay(loan_officer.pk, first.pk, "1000.00", receipt_number="R-2026-0001"),
-            _repay(field_agent.pk, second.pk, "1000.00", receipt_number="R-2026-0001"),
+            _repay(branch_manager.pk, second.pk, "1000.00", receipt_number="R-2026-0001"),
         ]
     )
 

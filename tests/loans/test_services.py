@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 
 from accounting.selectors import trial_balance
 from audit.models import AuditEvent
+from crm.models import Party
 from loans.choices import DocumentKind, LoanStatus, TransactionKind
 from loans.models import Installment, Loan, LoanTransaction, RepaymentAllocation
 from loans.services import (
@@ -708,6 +709,16 @@ def test_a_full_installment_pays_its_interest_and_principal(loan, loan_officer):
     assert (event.after["principal"], event.after["interest"]) == ("8947.1500", "2400.0000")
 
 
+def test_a_field_agent_may_not_collect_on_a_borrower_they_do_not_look_after(loan, field_agent):
+    # when
+    with pytest.raises(PermissionDenied) as refused:
+        _pay(field_agent, loan, "1000.00", datetime.date(2026, 2, 10))
+
+    # then: the same loans a field agent sees are the ones they may collect on
+    assert str(refused.value) == "This loan is outside your scope."
+    assert loan.transactions.filter(kind="repayment").count() == 0
+
+
 def test_a_partial_payment_goes_to_interest_first(loan, loan_officer):
     # when
     small = _pay(loan_officer, loan, "1000.00", datetime.date(2026, 2, 15))
@@ -727,6 +738,9 @@ def test_a_partial_payment_goes_to_interest_first(loan, loan_officer):
 
 
 def test_an_advance_payment_covers_two_installments(loan, field_agent):
+    # given: the borrower is one the field agent looks after
+    Party.objects.filter(pk=loan.borrower_id).update(assigned_to=field_agent)
+    loan.refresh_from_db()
     # when: the field agent collects two installments at once
     txn = _pay(field_agent, loan, "22694.30", datetime.date(2026, 2, 10))
 

@@ -221,3 +221,28 @@ def test_a_malformed_return_file_is_refused_whole(manager, files_platform):
     # then
     assert caught.value.message_dict == {"file": ["Line 2 cannot be read."]}
     assert not Publication.objects.exists()
+
+
+def test_a_package_of_every_branchs_borrowers_is_for_head_office_only(
+    client, manager, branch_manager, files_platform, loan
+):
+    # given a package with a Praia borrower's profile
+    publication = ready_publication(manager, files_platform, loan)
+    services.publication_validate(actor=manager, publication=publication)
+    services.publication_push(actor=manager, publication=publication)
+    from p2p_export.packages import package_build
+
+    package_build(actor=manager, platform=files_platform)
+    package = FilePackage.objects.get()
+    download = f"/p2p/packages/{package.pk}/download/"
+    # when: a branch manager (one branch's scope) and the head-office manager ask for it
+    client.force_login(branch_manager)
+    branch_answer = client.get(download)
+    branch_list = client.get(f"/p2p/platforms/{files_platform.code}/packages/")
+    client.force_login(manager)
+    head_office_answer = client.get(download)
+    # then
+    assert branch_answer.status_code == 404
+    assert package.filename not in branch_list.content.decode()
+    assert head_office_answer.status_code == 200
+    assert head_office_answer["Content-Type"] == "application/zip"

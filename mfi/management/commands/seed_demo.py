@@ -9,6 +9,7 @@ from mfi.demo.loans import seed_loans
 from mfi.demo.organisation import DEMO_PASSWORD, STAFF, seed_organisation
 from mfi.demo.p2p import seed_p2p
 from mfi.demo.parties import seed_parties
+from users.two_factor import TWO_FACTOR_REQUIRED_ROLES
 
 
 class Command(BaseCommand):
@@ -37,4 +38,9 @@ class Command(BaseCommand):
                 self.style.SUCCESS(f"Demo logins (password for all: {DEMO_PASSWORD}):")
             )
             for staff in STAFF:
-                self.stdout.write(f"  {staff.role.label:<28} {staff.username}")
+                second_step = (
+                    "  (two-factor: scan the QR code with an authenticator app at first sign-in)"
+                    if staff.role in TWO_FACTOR_REQUIRED_ROLES
+                    else ""
+                )
+                self.stdout.write(f"  {staff.role.label:<28} {staff.username}{second_step}")
