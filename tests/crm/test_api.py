@@ -164,10 +164,12 @@ def test_a_partial_update_changes_one_field_and_is_audited(api, loan_officer):
 
 def test_the_openapi_schema_and_local_swagger_ui(client, loan_officer):
     # when
-    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
+    anonymous = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     client.force_login(loan_officer)
+    schema = client.get("/api/v1/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json")
     docs = client.get("/api/v1/docs/")
-    # then
+    # then: the API documentation is for staff
+    assert anonymous.status_code in (401, 403)
     assert schema.status_code == 200
     paths = schema.json()["paths"]
     assert {"/api/v1/parties/", "/api/v1/persons/", "/api/v1/enterprises/{id}/"} <= set(paths)
