@@ -85,6 +85,9 @@ SMALL_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/mfi_scale_small
 bench: install ## performance at 100,000 loans: seeds the scale databases if missing, runs every benchmark, writes benchmarks/results/latest.json and BENCHMARKS.md
 	SCALE_DATABASE_URL=$(SCALE_DATABASE_URL) SMALL_DATABASE_URL=$(SMALL_DATABASE_URL) $(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
+fuzz: install ## schemathesis as every role: coverage phase + 100 random examples per operation (long)
+	FUZZ_EXAMPLES=100 FUZZ_PHASES=examples,coverage,fuzzing $(BIN)/python -m pytest tests/security/test_api_fuzz.py $(PYTEST_ARGS)
+
 backup: install ## pg_dump of the database (DATABASE_URL, else the embedded one) + uploaded files into var/backups/
 	scripts/backup.sh
 

@@ -51,3 +51,8 @@ urlpatterns = [
     path("api/v1/", include(api_v1)),
     path("admin/", admin.site.urls),
 ]
+
+# Errors under /api/ are JSON like every other API error; the site keeps its HTML pages.
+handler400 = "mfi.api.bad_request"
+handler404 = "mfi.api.page_not_found"
+handler500 = "mfi.api.server_error"

@@ -10,6 +10,21 @@ from users.roles import Role
 
 TEST_PASSWORD = "correct-horse-battery-9"
 
+# The persona fixtures of tests/conftest.py, one per role (Praia or head office).
+ROLE_PERSONAS = [
+    "loan_officer",
+    "branch_manager",
+    "credit_committee",
+    "accountant",
+    "coach",
+    "field_agent",
+    "service_desk",
+    "compliance_officer",
+    "manager",
+    "auditor",
+    "administrator",
+]
+
 
 class BranchFactory(factory.django.DjangoModelFactory):
     class Meta:

@@ -6,22 +6,11 @@ from django.core.management import call_command
 from crm.models import Enterprise, Party, PartyLink, Person
 from mfi.navigation import menu_for
 from tests.crm.factories import make_person
+from tests.factories import ROLE_PERSONAS
 from users.models import Branch, User
 from users.roles import Role
 
-ALL_PERSONAS = [
-    "loan_officer",
-    "branch_manager",
-    "credit_committee",
-    "accountant",
-    "coach",
-    "field_agent",
-    "service_desk",
-    "compliance_officer",
-    "manager",
-    "auditor",
-    "administrator",
-]
+ALL_PERSONAS = ROLE_PERSONAS
 
 
 @pytest.mark.parametrize("persona", ALL_PERSONAS)

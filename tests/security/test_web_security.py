@@ -23,7 +23,7 @@ from django.conf import settings
 from django.test import override_settings
 
 from mfi.navigation import menu_for
-from tests.factories import TEST_PASSWORD
+from tests.factories import ROLE_PERSONAS, TEST_PASSWORD
 from users.roles import Role
 
 BASE_DIR = Path(__file__).resolve().parents[2]
@@ -39,19 +39,7 @@ EXPECTED_POLICY = {
     "base-uri": ["'self'"],
     "form-action": ["'self'"],
 }
-PERSONAS = [
-    "loan_officer",
-    "branch_manager",
-    "credit_committee",
-    "accountant",
-    "coach",
-    "field_agent",
-    "service_desk",
-    "compliance_officer",
-    "manager",
-    "auditor",
-    "administrator",
-]
+PERSONAS = ROLE_PERSONAS
 
 
 class _InlineCodeFinder(HTMLParser):
