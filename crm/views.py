@@ -12,7 +12,7 @@ from django.views.decorators.http import require_POST
 
 from audit.selectors import events_for_objects
 from compliance.selectors import compliance_panel
-from crm import services
+from crm import privacy, services
 from crm.choices import PartyKind
 from crm.filters import PartyFilter
 from crm.forms import ConsentForm, ConsentWithdrawForm, EnterpriseForm, PartyLinkForm, PersonForm
@@ -49,6 +49,11 @@ def party_list(request):
             "page": page,
             "query": query.urlencode(),
             "can_edit": request.user.has_capability(Capability.PARTY_EDIT),
+            "erasure_requests": (
+                privacy.erasure_requests_pending_for(request.user).count()
+                if privacy.can_approve_erasure(request.user)
+                else None
+            ),
         },
     )
 

@@ -401,7 +401,9 @@ def test_request_from_the_party_page_then_approve_from_the_pending_list(
         f"/parties/{borrower.pk}/privacy/erasure/", {"reason": "Asked in writing on 3 March"}
     )
     officer_list = client.get("/parties/privacy/erasure-requests/")
+    officer_parties = client.get("/parties/")
     client.force_login(manager)
+    manager_parties = client.get("/parties/")
     pending = client.get("/parties/privacy/erasure-requests/")
     erasure = ErasureRequest.objects.get()
     approved = client.post(
@@ -411,6 +413,12 @@ def test_request_from_the_party_page_then_approve_from_the_pending_list(
     # then
     assert posted.status_code == 302
     assert officer_list.status_code == 403
+    # the approvers reach the pending list from the parties page, with its count
+    assert (
+        officer_parties.context["erasure_requests"],
+        manager_parties.context["erasure_requests"],
+    ) == (None, 1)
+    assert 'data-testid="erasure-requests-link"' in manager_parties.content.decode()
     assert [r.pk for r in pending.context["requests"]] == [erasure.pk]
     assert approved.status_code == 302
     erasure.refresh_from_db()
