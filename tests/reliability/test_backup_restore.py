@@ -113,10 +113,11 @@ def ledger_summary() -> dict:
 
 def _url(name: str) -> str:
     settings = connection.settings_dict
-    return (
-        f"postgres://{settings['USER']}:{settings['PASSWORD']}@{settings['HOST'] or '127.0.0.1'}"
-        f":{settings['PORT'] or 5432}/{name}"
-    )
+    host, port = settings["HOST"] or "127.0.0.1", settings["PORT"] or 5432
+    credentials = f"{settings['USER']}:{settings['PASSWORD']}"
+    if host.startswith("/"):  # the embedded server listens on a Unix socket directory
+        return f"postgres://{credentials}@/{name}?host={host}&port={port}"
+    return f"postgres://{credentials}@{host}:{port}/{name}"
 
 
 def _run(command: list[str], *, database: str, media_root: Path, backups: Path):
