@@ -7,18 +7,18 @@ never to the same unpaid amount twice, never beyond what an installment owes.
 from __future__ import annotations
 
 import datetime
-import threading
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connections
+from django.db import IntegrityError
 
 from accounting.selectors import trial_balance
 from loans.choices import LoanStatus, TransactionKind
 from loans.models import Installment, Loan, LoanTransaction
 from loans.services import business_date, repayment_record
 from tests.accounting.factories import PRAIA_CASH, chart
+from tests.concurrency import race
 from tests.loans.factories import PRINCIPAL, TOTAL_REPAYMENT, active_loan, cash_product
 from users.models import User
 
@@ -37,30 +37,6 @@ def ledger(head_office, praia, mindelo):
 @pytest.fixture
 def product(manager, ledger):
     return cash_product(manager, ledger)
-
-
-def _race(calls):
-    """Run each call in its own thread and database connection, all released at once.
-    Returns what each call returned or raised, in the calls' order."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[object] = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = call()
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test inspects
-            outcomes[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
 
 
 def _repay(user_pk, loan_pk, amount, receipt_number=""):
@@ -97,7 +73,7 @@ def test_concurrent_repayments_are_applied_one_after_the_other(
     actors = [loan_officer, branch_manager, loan_officer, branch_manager]
 
     # when
-    outcomes = _race(
+    outcomes = race(
         [_repay(actor.pk, loan.pk, amount) for actor, amount in zip(actors, amounts, strict=True)]
     )
 
@@ -136,7 +112,7 @@ def test_two_closing_repayments_racing_close_the_loan_once(
     loan = active_loan(loan_officer, credit_committee, product)
 
     # when: two collectors both bring the full payoff
-    outcomes = _race(
+    outcomes = race(
         [
             _repay(loan_officer.pk, loan.pk, TOTAL_REPAYMENT),
             _repay(branch_manager.pk, loan.pk, TOTAL_REPAYMENT),
@@ -166,7 +142,7 @@ def test_one_receipt_number_racing_on_two_loans_is_recorded_once(
     second = active_loan(loan_officer, credit_committee, product)
 
     # when
-    outcomes = _race(
+    outcomes = race(
         [
             _repay(loan_officer.pk, first.pk, "1000.00", receipt_number="R-2026-0001"),
             _repay(branch_manager.pk, second.pk, "1000.00", receipt_number="R-2026-0001"),

@@ -9,12 +9,10 @@ reconciles with the general ledger; the losers get a domain error (a 400 through
 from __future__ import annotations
 
 import datetime
-import threading
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
-from django.db import connections
 from rest_framework.test import APIClient
 
 from accounting.choices import EntrySource, EntryStatus
@@ -28,6 +26,7 @@ from loans.portfolio import loans_reconciliation
 from loans.services import business_date, loan_disburse, repayment_record
 from mfi.scale.checks import ledger_rules
 from tests.accounting.factories import PRAIA_CASH, chart, debit_credit, draft_manual
+from tests.concurrency import race
 from tests.factories import UserFactory
 from tests.loans.factories import (
     DISBURSED_ON,
@@ -60,30 +59,6 @@ def ledger(head_office, praia, mindelo):
 @pytest.fixture
 def product(manager, ledger):
     return cash_product(manager, ledger)
-
-
-def race(calls):
-    """Run each call in its own thread (and so its own database connection), all released at
-    once by a barrier. Returns what each call returned or raised, in the calls' order."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[object] = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait(timeout=20)
-            outcomes[index] = call()
-        except Exception as exc:  # noqa: BLE001 - the outcome is what the test inspects
-            outcomes[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not any(thread.is_alive() for thread in threads)
-    return outcomes
 
 
 def api_post(user_pk: int, url: str, payload: dict | None = None, **headers):
