@@ -9,8 +9,8 @@ from django.utils import timezone
 from compliance.choices import DeskVisitStatus
 from compliance.desk import desk_call_next, desk_check_in
 from compliance.models import DeskVisit
+from tests.concurrency import race
 from tests.factories import UserFactory
-from tests.loans.test_concurrency import _race as race
 from users.models import Branch, User
 from users.roles import Role
 

@@ -11,7 +11,7 @@ from compliance.field import follow_up_record
 from compliance.models import Case, FollowUp
 from crm.models import Interaction, Party, Task
 from tests.compliance.test_field_support import client_with_case
-from tests.loans.test_concurrency import _race as race
+from tests.concurrency import race
 from users.models import User
 
 pytestmark = pytest.mark.django_db(transaction=True)
