@@ -94,18 +94,24 @@ class Median(Aggregate):
 
 @dataclass(frozen=True)
 class DashboardFilters:
-    """Who is looking, the period (inclusive dates) and the optional branch and offer."""
+    """Who is looking, the period (inclusive dates) and the optional branch and offer.
 
-    user: User
+    ``institution_wide`` counts every branch for no one in particular (the position snapshot,
+    ``compliance.position``, which each user's scope then adds up); ``user`` is None then."""
+
+    user: User | None
     date_from: datetime.date
     date_to: datetime.date
     branch: Branch | None = None
     offer: Offer | None = None
     today: datetime.date = field(default_factory=timezone.localdate)
+    institution_wide: bool = False
 
     @cached_property
     def branch_ids(self) -> list[int] | None:
         """The branches covered: the chosen one and those below it, within the user's scope."""
+        if self.institution_wide:
+            return None
         return ledger_branch_scope(self.user, self.branch.pk if self.branch else None)
 
     @property
@@ -127,6 +133,15 @@ class DashboardFilters:
         return queryset if self.offer is None else queryset.filter(**{offer_field: self.offer})
 
     def in_period(self, queryset: QuerySet, day_field: str) -> QuerySet:
+        """Rows of the period's days. For a moment (``opened_at__date``) the local days become
+        a range of instants, so an index on the column serves and no row is converted."""
+        if day_field.endswith("__date"):
+            start, end = (
+                timezone.make_aware(datetime.datetime.combine(day, datetime.time.min))
+                for day in (self.date_from, self.date_to + datetime.timedelta(days=1))
+            )
+            moment = day_field.removesuffix("__date")
+            return queryset.filter(**{f"{moment}__gte": start, f"{moment}__lt": end})
         return queryset.filter(
             **{f"{day_field}__gte": self.date_from, f"{day_field}__lte": self.date_to}
         )
@@ -267,13 +282,16 @@ OWNER = {"agent": _by("owner_id")}
 DAY = {"day": _by("business_date")}
 
 
-def _compliance_viewer(filters: DashboardFilters) -> bool:
+def compliance_viewer(filters: DashboardFilters) -> bool:
+    if filters.institution_wide:
+        return True
     return filters.user.is_authenticated and filters.user.has_capability(Capability.COMPLIANCE_VIEW)
 
 
 def active_loans(filters: DashboardFilters) -> QuerySet[Loan]:
     """Running loans (active or overpaid) of the branches and offer."""
-    loans = loans_visible_to(filters.user).filter(status__in=PORTFOLIO_STATUSES)
+    visible = Loan.objects.all() if filters.institution_wide else loans_visible_to(filters.user)
+    loans = visible.filter(status__in=PORTFOLIO_STATUSES)
     loans = filters.in_offer(
         filters.in_branches(loans, "branch_id"), "product_version__product__offer"
     )
@@ -289,7 +307,8 @@ def _par(days: int) -> Callable[[DashboardFilters], QuerySet]:
 
 
 def _cases(filters: DashboardFilters) -> QuerySet[Case]:
-    cases = filters.in_branches(cases_visible_to(filters.user), "branch_id")
+    visible = Case.objects.all() if filters.institution_wide else cases_visible_to(filters.user)
+    cases = filters.in_branches(visible, "branch_id")
     return filters.in_offer(cases, "loan__product_version__product__offer")
 
 
@@ -381,7 +400,7 @@ class Metric:
     def scoped(self, filters: DashboardFilters) -> QuerySet:
         """The metric's rows, or none for a user without the compliance view."""
         rows = self.base(filters)
-        return rows if _compliance_viewer(filters) else rows.none()
+        return rows if compliance_viewer(filters) else rows.none()
 
     def rows(self, filters: DashboardFilters, key: str = "") -> QuerySet:
         """The rows of the whole metric, or of one group (``key`` = ``dimension:value``).
@@ -405,24 +424,36 @@ class Metric:
         )
         return {row.pop("group_key"): row for row in rows}
 
-    def counted_by(self, filters: DashboardFilters, dimensions) -> dict[str, dict[str, dict]]:
-        """``{dimension: {group value: {"count": n}}}`` for several dimensions in one query:
-        the rows' group values are read once and counted here (a metric's rows are the few
-        thousand open cases or failed checks, not the portfolio)."""
-        names = list(dimensions)
+    def counted_by(
+        self, filters: DashboardFilters, dimensions, by: dict[str, str] | None = None
+    ) -> dict[tuple, dict[str, dict[str, dict]]]:
+        """``{slice: {dimension: {group value: {"count": n}}}}`` for several dimensions in one
+        query: the rows' group values are read once and counted here (a metric's rows are the
+        few thousand open cases or failed checks, not the portfolio). ``by`` names the fields
+        that split the counts into slices (none: one slice, ``()``)."""
+        names, slices = list(dimensions), list(by or {})
         rows = (
             self.scoped(filters)
             .annotate(**{f"group_{name}": self.dimensions[name](filters) for name in names})
+            .annotate(**{f"slice_{name}": F(path) for name, path in (by or {}).items()})
             .order_by()
-            .values_list(*(f"group_{name}" for name in names))
+            .values_list(
+                *(f"slice_{name}" for name in slices), *(f"group_{name}" for name in names)
+            )
         )
-        counts = {name: Counter() for name in names}
+        counts: dict[tuple, dict[str, Counter]] = {}
         for values in rows:
-            for name, value in zip(names, values, strict=True):
-                counts[name][value] += 1
+            counted = counts.setdefault(
+                tuple(values[: len(slices)]), {name: Counter() for name in names}
+            )
+            for name, value in zip(names, values[len(slices) :], strict=True):
+                counted[name][value] += 1
         return {
-            name: {value: {"count": count} for value, count in counted.items()}
-            for name, counted in counts.items()
+            key: {
+                name: {value: {"count": count} for value, count in counter.items()}
+                for name, counter in counted.items()
+            }
+            for key, counted in counts.items()
         }
 
 
@@ -485,6 +516,101 @@ METRICS: dict[str, Metric] = {
 def metric_rows(filters: DashboardFilters, slug: str, key: str = "") -> QuerySet:
     """The drill-down list of a figure. ``KeyError`` for an unknown metric or breakdown."""
     return METRICS[slug].rows(filters, key)
+
+
+# --- the position figures, counted live ---------------------------------------------------------
+
+# ``{(metric, dimension): {group value: {"count": n, "amount": a}}}``: what the dashboard's
+# position sections show, whether counted live or added up from a snapshot.
+Counts = dict[tuple[str, str], dict[str, dict]]
+
+# Where each kind of row says its branch and offer (the slices of a position snapshot).
+SLICES = {
+    "loan": {"branch": "branch_id", "offer": "product_version__product__offer_id"},
+    "case": {"branch": "branch_id", "offer": "loan__product_version__product__offer_id"},
+    "check": {"branch": "loan__branch_id", "offer": "requirement__offer_id"},
+}
+
+
+class _Tally:
+    """Counts per slice (``()`` when not split)."""
+
+    def __init__(self):
+        self.slices: dict[tuple, Counts] = {}
+
+    def add(self, slice_key: tuple, metric: str, dimension: str, key: str, count: int, amount=ZERO):
+        groups = self.slices.setdefault(slice_key, {}).setdefault((metric, dimension), {})
+        figure = groups.setdefault(key, {"count": 0, "amount": ZERO})
+        figure["count"] += count
+        figure["amount"] += amount
+
+
+def position_counts(filters: DashboardFilters, sliced: bool = False) -> dict[tuple, Counts]:
+    """Coverage, non-compliance and PAR counted from the rows themselves, in four queries.
+    ``sliced`` splits every count by (branch, offer) for the position snapshot; otherwise the
+    one slice is ``()``."""
+    tally = _Tally()
+    _count_loans(filters, tally, SLICES["loan"] if sliced else {})
+    for slug, kind in (("open-cases", "case"), ("non-compliant-checks", "check")):
+        by = SLICES[kind] if sliced else {}
+        for slice_key, dimensions in (
+            METRICS[slug].counted_by(filters, NON_COMPLIANCE_DIMENSIONS, by).items()
+        ):
+            for dimension, groups in dimensions.items():
+                for value, row in groups.items():
+                    tally.add(slice_key, slug, dimension, value, row["count"])
+    return tally.slices
+
+
+def _count_loans(filters: DashboardFilters, tally: _Tally, by: dict[str, str]) -> None:
+    """Every source kind's fresh / stale / unknown counts in one pass over the running loans
+    (the same expressions as each ``coverage-<kind>`` metric's drill-down), then the running
+    loans and PAR per offer and currency in a second."""
+    kinds = [kind for kind, _label in SourceKind.choices]
+    slices = {f"slice_{name}": F(path) for name, path in by.items()}
+    loans = METRICS["active-loans"].scoped(filters).annotate(**slices)
+    combinations = (
+        loans.alias(**{f"coverage_{kind}": _coverage_relation(kind) for kind in kinds})
+        .annotate(
+            **{
+                f"state_{kind}": _coverage_state(filters.today, f"coverage_{kind}")
+                for kind in kinds
+            }
+        )
+        .order_by()
+        .values(*slices, *(f"state_{kind}" for kind in kinds))
+        .annotate(count=Count("pk"))
+    )
+    for row in combinations:
+        slice_key = tuple(row[name] for name in slices)
+        for kind in kinds:
+            tally.add(slice_key, f"coverage-{kind}", "state", row[f"state_{kind}"], row["count"])
+    groups = (
+        loans.annotate(group_key=_offer_currency())
+        .order_by()
+        .values(*slices, "group_key")
+        .annotate(
+            count=Count("pk"),
+            outstanding=Coalesce(Sum("principal_outstanding"), ZERO),
+            **{
+                f"{slug}_count": Count("pk", filter=Q(days_past_due__gt=days))
+                for slug, days in PAR_DAYS.items()
+            },
+            **{
+                f"{slug}_principal": Coalesce(
+                    Sum("principal_outstanding", filter=Q(days_past_due__gt=days)), ZERO
+                )
+                for slug, days in PAR_DAYS.items()
+            },
+        )
+    )
+    for row in groups:
+        slice_key, value = tuple(row[name] for name in slices), row["group_key"]
+        tally.add(slice_key, "active-loans", "offer", value, row["count"], row["outstanding"])
+        for slug in PAR_DAYS:
+            tally.add(
+                slice_key, slug, "offer", value, row[f"{slug}_count"], row[f"{slug}_principal"]
+            )
 
 
 # --- the dashboard -------------------------------------------------------------------------------
@@ -614,6 +740,7 @@ class Dashboard:
     desk_total: DeskRow
     agents: list[AgentRow]
     sources: list[SourceRow]
+    position_taken_at: datetime.datetime | None = None  # None: the position figures are live
 
     @property
     def non_compliance_tables(self) -> list[tuple[str, str, list[GroupRow]]]:
@@ -686,12 +813,19 @@ def _group_names(dimension: str, values) -> dict[str, str]:
 class _Builder:
     """Counts the metrics for one set of filters and links each count to its drill-down."""
 
-    def __init__(self, filters: DashboardFilters):
+    def __init__(self, filters: DashboardFilters, counts: Counts):
         self.filters = filters
+        self.counts = counts  # the position figures (live or from a snapshot)
+        self._query: str | None = None
+        self._prefix = ""
 
     def url(self, slug: str, key: str = "") -> str:
-        params = self.filters.query | ({"key": key} if key else {})
-        return reverse("compliance:compliance_drilldown", args=[slug]) + "?" + urlencode(params)
+        """The drill-down of a figure (a few hundred per page: the common parts built once)."""
+        if self._query is None:
+            self._query = urlencode(self.filters.query)
+            self._prefix = reverse("compliance:compliance_drilldown", args=["-"])[:-2]
+        tail = "&" + urlencode({"key": key}) if key else ""
+        return f"{self._prefix}{slug}/?{self._query}{tail}"
 
     def figure(self, slug: str, counts: dict[str, dict], value: str, dimension: str) -> Figure:
         count = counts.get(value, {}).get("count", 0)
@@ -703,44 +837,23 @@ class _Builder:
 
     # the sections ---------------------------------------------------------------------------
 
+    def counted(self, metric: str, dimension: str) -> dict[str, dict]:
+        return self.counts.get((metric, dimension), {})
+
     def coverage(self) -> tuple[Figure, list[CoverageRow]]:
-        """Every source kind's fresh / stale / unknown counts in one pass over the running
-        loans (the same expressions as each ``coverage-<kind>`` metric's drill-down)."""
-        kinds = [kind for kind, _label in SourceKind.choices]
-        loans = (
-            METRICS["active-loans"]
-            .scoped(self.filters)
-            .alias(**{f"coverage_{kind}": _coverage_relation(kind) for kind in kinds})
-        )
-        combinations = (
-            loans.annotate(
-                **{
-                    f"state_{kind}": _coverage_state(self.filters.today, f"coverage_{kind}")
-                    for kind in kinds
-                }
-            )
-            .order_by()
-            .values(*(f"state_{kind}" for kind in kinds))
-            .annotate(count=Count("pk"))
-        )
-        counts: dict[str, dict[str, dict]] = {kind: {} for kind in kinds}
-        active = 0
-        for combination in combinations:
-            active += combination["count"]
-            for kind in kinds:
-                state = counts[kind].setdefault(combination[f"state_{kind}"], {"count": 0})
-                state["count"] += combination["count"]
+        active = sum(row["count"] for row in self.counted("active-loans", "offer").values())
         rows = []
         for kind, label in SourceKind.choices:
             slug = f"coverage-{kind}"
-            fresh = self.figure(slug, counts[kind], "fresh", "state")
+            counts = self.counted(slug, "state")
+            fresh = self.figure(slug, counts, "fresh", "state")
             rows.append(
                 CoverageRow(
                     kind=kind,
                     label=str(label),
                     fresh=fresh,
-                    stale=self.figure(slug, counts[kind], "stale", "state"),
-                    unknown=self.figure(slug, counts[kind], "unknown", "state"),
+                    stale=self.figure(slug, counts, "stale", "state"),
+                    unknown=self.figure(slug, counts, "unknown", "state"),
                     fresh_share=_ratio_or_none(fresh.count, active),
                 )
             )
@@ -748,12 +861,9 @@ class _Builder:
 
     def non_compliance(self) -> tuple[Figure, Figure, dict[str, list[GroupRow]]]:
         tables = {}
-        all_cases = METRICS["open-cases"].counted_by(self.filters, NON_COMPLIANCE_DIMENSIONS)
-        all_checks = METRICS["non-compliant-checks"].counted_by(
-            self.filters, NON_COMPLIANCE_DIMENSIONS
-        )
         for dimension in NON_COMPLIANCE_DIMENSIONS:
-            cases, checks = all_cases[dimension], all_checks[dimension]
+            cases = self.counted("open-cases", dimension)
+            checks = self.counted("non-compliant-checks", dimension)
             names = _group_names(dimension, cases.keys() | checks.keys())
             tables[dimension] = sorted(
                 (
@@ -776,37 +886,25 @@ class _Builder:
         )
 
     def par(self) -> list[ParRow]:
-        counts = METRICS["active-loans"].grouped(
-            self.filters,
-            "offer",
-            outstanding=Coalesce(Sum("principal_outstanding"), ZERO),
-            **{
-                f"{slug}_count": Count("pk", filter=Q(days_past_due__gt=days))
-                for slug, days in PAR_DAYS.items()
-            },
-            **{
-                f"{slug}_principal": Coalesce(
-                    Sum("principal_outstanding", filter=Q(days_past_due__gt=days)), ZERO
-                )
-                for slug, days in PAR_DAYS.items()
-            },
-        )
-        offers = _group_names("offer", {value.partition("-")[0] for value in counts})
+        loans = self.counted("active-loans", "offer")
+        offers = _group_names("offer", {value.partition("-")[0] for value in loans})
+        none = {"count": 0, "amount": ZERO}
         rows = []
-        for value, row in counts.items():
+        for value, row in loans.items():
             offer_id, _sep, currency = value.partition("-")
             key = f"offer:{value}"
             figures = {}
             for slug in PAR_DAYS:
-                figures[slug] = Ratio(par_ratio(row[f"{slug}_principal"], row["outstanding"]))
-                figures[f"{slug}_loans"] = Figure(row[f"{slug}_count"], self.url(slug, key))
+                part = self.counted(slug, "offer").get(value, none)
+                figures[slug] = Ratio(par_ratio(part["amount"], row["amount"]))
+                figures[f"{slug}_loans"] = Figure(part["count"], self.url(slug, key))
             rows.append(
                 ParRow(
                     key=value,
                     offer=offers[offer_id],
                     currency=currency,
                     loans=Figure(row["count"], self.url("active-loans", key)),
-                    outstanding_principal=row["outstanding"],
+                    outstanding_principal=row["amount"],
                     **figures,
                 )
             )
@@ -913,8 +1011,17 @@ class _Builder:
 
 
 def dashboard_build(filters: DashboardFilters) -> Dashboard:
-    """Every dashboard figure for the filters, in a fixed number of queries."""
-    builder = _Builder(filters)
+    """Every dashboard figure for the filters, in a fixed number of queries: the position
+    figures from the latest snapshot while it is fresh (``compliance.position``), else counted
+    live; the period's figures always live."""
+    from compliance.position import snapshot_counts
+
+    snapshot = snapshot_counts(filters)
+    if snapshot is None:
+        counts, taken_at = position_counts(filters).get((), {}), None
+    else:
+        counts, taken_at = snapshot
+    builder = _Builder(filters, counts)
     active, coverage = builder.coverage()
     open_total, checks_total, non_compliance = builder.non_compliance()
     desk_days, desk_total = builder.desk()
@@ -933,6 +1040,7 @@ def dashboard_build(filters: DashboardFilters) -> Dashboard:
         desk_total=desk_total,
         agents=agents,
         sources=builder.sources(),
+        position_taken_at=taken_at,
     )
 
 

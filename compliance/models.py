@@ -566,3 +566,43 @@ class DeskVisit(models.Model):
     @property
     def visitor_label(self) -> str:
         return self.party.display_name if self.party_id else self.visitor_name
+
+
+class PositionSnapshot(models.Model):
+    """The dashboard's position figures (coverage, non-compliance, PAR) counted for the whole
+    institution at one moment, split by branch and offer so any user's scope and filters add
+    them up from a few hundred rows (``compliance.position``). Refreshed every few minutes, after
+    the nightly evaluation and on request; the drill-down lists stay live."""
+
+    taken_at = models.DateTimeField(_("taken at"), db_index=True)
+    as_of = models.DateField(_("coverage as of"))  # the day fresh / stale was judged against
+    seconds = models.DecimalField(_("seconds to count"), max_digits=8, decimal_places=3)
+
+    class Meta:
+        verbose_name = _("compliance position snapshot")
+        ordering = ["-taken_at"]
+
+    def __str__(self) -> str:
+        return f"{self.taken_at:%Y-%m-%d %H:%M:%S}"
+
+
+class PositionFigure(models.Model):
+    """One count (and amount) of a dashboard metric's group within one branch and offer."""
+
+    snapshot = models.ForeignKey(PositionSnapshot, on_delete=models.CASCADE, related_name="figures")
+    branch = models.ForeignKey("users.Branch", on_delete=models.CASCADE, related_name="+")
+    offer = models.ForeignKey(
+        "loans.Offer", on_delete=models.CASCADE, related_name="+", null=True, blank=True
+    )
+    metric = models.CharField(max_length=40)
+    dimension = models.CharField(max_length=20)
+    key = models.CharField(max_length=80)
+    count = models.PositiveIntegerField()
+    amount = models.DecimalField(max_digits=20, decimal_places=4, default=0)
+
+    class Meta:
+        verbose_name = _("compliance position figure")
+        indexes = [models.Index(fields=["snapshot", "branch"], name="compliance_position_slice")]
+
+    def __str__(self) -> str:
+        return f"{self.metric} {self.dimension}:{self.key} = {self.count}"

@@ -101,5 +101,18 @@ def evaluate_parties(party_ids: list[int]) -> dict[str, int]:
 def evaluate_all() -> dict[str, int]:
     """The nightly evaluation of every monitored loan."""
     from compliance.evaluation import evaluate_loans
+    from compliance.position import position_refresh
 
-    return evaluate_loans(party_ids=None)
+    result = evaluate_loans(party_ids=None)
+    position_refresh()  # the dashboard's morning figures reflect the night's evaluation
+    return result
+
+
+@shared_task(name="compliance.tasks.refresh_position", time_limit=600, **_RETRYING)
+def refresh_position() -> int | None:
+    """Count the dashboard's position figures again (compliance/position.py); the snapshot's id,
+    or None when another refresh was already counting."""
+    from compliance.position import position_refresh
+
+    snapshot = position_refresh()
+    return snapshot.pk if snapshot else None

@@ -140,6 +140,11 @@ class DashboardSerializer(serializers.Serializer):
     desk_total = DeskSerializer()
     agents = AgentSerializer(many=True)
     sources = SourceHealthSerializer(many=True)
+    position_taken_at = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When coverage, non-compliance and PAR were counted (a snapshot a few "
+        "minutes old at most); null when counted live for this request.",
+    )
 
 
 @extend_schema(

@@ -10,13 +10,14 @@ import csv
 import io
 from urllib.parse import urlencode
 
+from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, path, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from accounting.reports import Column, Report, Row, RowKind
 from compliance.dashboards import (
@@ -31,6 +32,7 @@ from compliance.dashboards import (
     group_label,
     metric_rows,
 )
+from compliance.position import position_refresh
 from mfi.pdf import render_pdf
 from mfi.permissions import capability_required
 from users.roles import Capability
@@ -50,12 +52,18 @@ def _stem(name: str, filters: DashboardFilters) -> str:
     return f"{name}-{filters.date_from.isoformat()}-{filters.date_to.isoformat()}"
 
 
-def _facts(filters: DashboardFilters) -> list[tuple[str, str]]:
+def _facts(filters: DashboardFilters, counted_at=None) -> list[tuple[str, str]]:
+    """The filters, and when the position figures were counted (``counted_at`` of a snapshot;
+    None: live)."""
+    counted = (
+        _("%(time)s (lists live)") % {"time": _when(counted_at)} if counted_at else _("now (live)")
+    )
     return [
         (_("Period"), f"{filters.date_from.isoformat()} – {filters.date_to.isoformat()}"),
         (_("Branch"), filters.branch.name if filters.branch else _("All my branches")),
         (_("Offer"), filters.offer.name if filters.offer else _("All offers")),
         (_("Figures as of"), filters.today.isoformat()),
+        (_("Coverage, cases and PAR counted"), counted),
     ]
 
 
@@ -75,7 +83,7 @@ def compliance_dashboard(request):
     context = {
         "form": form.shown(),
         "dashboard": dashboard,
-        "facts": _facts(filters),
+        "facts": _facts(filters, dashboard.position_taken_at),
         "charts": charts(dashboard),
         "states": COVERAGE_STATES,
         "par_columns": [slug.upper() for slug in PAR_DAYS],
@@ -93,7 +101,27 @@ def compliance_dashboard(request):
     context["export"] = {
         kind: "?" + urlencode({**filters.query, "format": kind}) for kind in ("csv", "pdf")
     }
+    context["recount"] = reverse("compliance:position_refresh") + "?" + urlencode(filters.query)
     return render(request, "compliance/dashboards/dashboard.html", context)
+
+
+@capability_required(Capability.COMPLIANCE_VIEW)
+@require_POST
+def position_recount(request):
+    """Count the dashboard's position figures again now (instead of waiting for the next
+    scheduled count), then show the dashboard with the same filters."""
+    snapshot = position_refresh()
+    if snapshot is None:
+        messages.info(request, _("The figures are being counted right now; reload in a moment."))
+    else:
+        messages.success(
+            request,
+            _("Coverage, cases and PAR counted again at %(time)s.")
+            % {"time": _when(snapshot.taken_at)},
+        )
+    form = DashboardFilterForm(request.GET, user=request.user)
+    query = urlencode(form.filters().query) if form.is_valid() else ""
+    return redirect(reverse("compliance:compliance_dashboard") + ("?" + query if query else ""))
 
 
 # --- drill-down ----------------------------------------------------------------------------------
@@ -337,5 +365,6 @@ def compliance_drilldown(request, metric: str):
 
 urlpatterns = [
     path("dashboard/", compliance_dashboard, name="compliance_dashboard"),
+    path("dashboard-position/recount/", position_recount, name="position_refresh"),
     path("dashboard/<slug:metric>/", compliance_drilldown, name="compliance_drilldown"),
 ]

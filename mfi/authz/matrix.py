@@ -623,6 +623,7 @@ COMPLIANCE = [
     ),
     _r("compliance:compliance_dashboard", C.COMPLIANCE_VIEW),
     _r("compliance:compliance_drilldown", C.COMPLIANCE_VIEW, kwargs={"metric": "=active-loans"}),
+    _r("compliance:position_refresh", C.COMPLIANCE_VIEW, POST),
 ]
 
 _PLATFORM = {"code": "platform.code"}

@@ -237,6 +237,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "compliance.tasks.pull_due_sources",
         "schedule": 300.0,
     },
+    # The compliance dashboard's position figures (compliance/position.py).
+    "compliance-position-refresh": {
+        "task": "compliance.tasks.refresh_position",
+        "schedule": 300.0,
+        "options": {"expires": 240},
+    },
     "compliance-evaluate-nightly": {
         "task": "compliance.tasks.evaluate_all",
         "schedule": crontab(hour=1, minute=0),  # after end of day has set days past due
@@ -247,6 +253,10 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(hour=2, minute=30),
     },
 }
+
+# The compliance dashboard reads its position figures from a snapshot younger than this
+# (seconds; the beat takes one every 5 minutes), else counts them live. 0: always live.
+COMPLIANCE_POSITION_MAX_AGE = env.int("COMPLIANCE_POSITION_MAX_AGE", 600)
 
 # --- Personal data retention (crm.privacy.retention_apply, nightly) ---------------------------------
 RETENTION_LOAN_RECORDS_YEARS = env.int(

@@ -18,6 +18,16 @@ from django.utils import timezone
 from loans.models import Loan
 from mfi.scale.seed import seed_scale, vacuum_analyze
 
+# written by the compliance history after the bulk load (ingest, evaluation, cases)
+COMPLIANCE_TABLES = [
+    "compliance_registryrecord",
+    "compliance_partycoverage",
+    "compliance_compliancecheck",
+    "compliance_case",
+    "compliance_followup",
+    "compliance_deskvisit",
+]
+
 
 class Command(BaseCommand):
     help = "Build a large, realistic dataset (100,000 loans by default) for the benchmarks."
@@ -72,7 +82,14 @@ class Command(BaseCommand):
             with_compliance=not options["no_compliance"],
             say=self.stdout.write,
         )
-        vacuum_analyze(["loans_loan", "loans_portfoliosnapshot", "accounting_accountdaymovement"])
+        vacuum_analyze(
+            [
+                "loans_loan",
+                "loans_portfoliosnapshot",
+                "accounting_accountdaymovement",
+                *(COMPLIANCE_TABLES if not options["no_compliance"] else []),
+            ]
+        )
         for line in seeded.report:
             self.stdout.write("  " + line)
         for table, count in sorted(seeded.rows.items()):
