@@ -43,20 +43,13 @@ def signed_in_client(user):
     require it (a confirmed authenticator device is created for the benchmark user if missing,
     and the session marked verified, as a correct code would)."""
     from django.test import Client
-    from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from users.two_factor import TOTP_DEVICE_NAME, two_factor_required_for
+    from users.two_factor import session_verify_without_code, two_factor_required_for
 
     client = Client()
     client.force_login(user)
     if two_factor_required_for(user):
-        device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-        if device is None:
-            device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
-        session = client.session
-        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-        session.save()
+        session_verify_without_code(client.session, user)
     return client
 
 

@@ -4,20 +4,15 @@ from __future__ import annotations
 
 import time
 
-from django.db import transaction
-from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from users.two_factor import TOTP_DEVICE_NAME
+from users.two_factor import device_confirmed_without_code, session_verify_without_code
 
 
 def enrolled_device(user) -> TOTPDevice:
     """The user's confirmed authenticator, created if the user has none (as after enrolment)."""
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
-    if device is None:
-        device = TOTPDevice.objects.create(user=user, name=TOTP_DEVICE_NAME, confirmed=True)
-    return device
+    return device_confirmed_without_code(user)
 
 
 def current_code(device: TOTPDevice) -> str:
@@ -41,8 +36,4 @@ def current_code(device: TOTPDevice) -> str:
 
 def mark_session_verified(client, user) -> None:
     """What a correct code does to a session (django_otp.login), for a client already signed in."""
-    with transaction.atomic():
-        device = enrolled_device(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
+    session_verify_without_code(client.session, user)
