@@ -40,6 +40,9 @@ class Outcome(enum.StrEnum):
     LOGIN = "login"
     # The view answers (2xx/3xx/400) but its service refuses the role: nothing may change.
     REFUSED = "refused"
+    # A public probe answers everyone with its own status: 200, or 503 while a dependency
+    # (database, broker, worker) is down. Nothing to authorise, nothing to reveal.
+    ANSWERED = "answered"
 
 
 class Column(enum.StrEnum):
@@ -223,6 +226,11 @@ def _r(name, read, methods=GET, **options) -> Route:
     return Route(name, read, methods, **options)
 
 
+def _each(names, read, methods=GET, **options) -> list[Route]:
+    """Several URL names that expect exactly the same (actions on one kind of object)."""
+    return [Route(name, read, methods, **options) for name in names]
+
+
 def _api(name, read, methods=GET, **options) -> Route:
     return Route(name, read, methods, api=True, **options)
 
@@ -234,7 +242,11 @@ def _public(name, methods=GET, **options) -> Route:
 SHELL = [
     _r("home", None),
     _r("search", None),
-    _public("healthz", note="Health check for the load balancer: no login, no data."),
+    _public(
+        "healthz",
+        public_outcome=Outcome.ANSWERED,
+        note="Health check for the load balancer: no login, no data; 200 or 503.",
+    ),
     _r("system_status", C.USER_ADMIN, FORM),
     _public("login", FORM),
     _public(
@@ -292,26 +304,8 @@ CRM = [
     _r("crm:interaction_add", C.PARTY_EDIT, POST, obj="party"),
     _r("crm:task_list", C.PARTY_VIEW),
     _r("crm:task_card", C.PARTY_VIEW),
-    _r(
-        "crm:task_complete",
-        C.PARTY_EDIT,
-        POST,
-        obj="task",
-        kwargs={"task_id": "task"},
-        overrides=_not_assigned(Role.COACH),
-        note=_TASK_NOTE,
-    ),
-    _r(
-        "crm:task_cancel",
-        C.PARTY_EDIT,
-        POST,
-        obj="task",
-        kwargs={"task_id": "task"},
-        overrides=_not_assigned(Role.COACH),
-        note=_TASK_NOTE,
-    ),
-    _r(
-        "crm:task_reassign",
+    *_each(
+        ("crm:task_complete", "crm:task_cancel", "crm:task_reassign"),
         C.PARTY_EDIT,
         POST,
         obj="task",
@@ -350,16 +344,8 @@ CRM = [
         overrides=_only(*ERASURE_APPROVERS),
         note="Erasure requests are reviewed by the manager and the administrator.",
     ),
-    _r(
-        "crm:erasure_request_approve",
-        None,
-        POST,
-        obj="erasure_request",
-        kwargs={"request_id": "erasure_request"},
-        overrides=_only(*ERASURE_APPROVERS),
-    ),
-    _r(
-        "crm:erasure_request_reject",
+    *_each(
+        ("crm:erasure_request_approve", "crm:erasure_request_reject"),
         None,
         POST,
         obj="erasure_request",

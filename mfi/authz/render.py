@@ -27,6 +27,7 @@ _SYMBOLS = {
     Outcome.NOT_FOUND: "404",
     Outcome.LOGIN: "→login",
     Outcome.REFUSED: "refused",
+    Outcome.ANSWERED: "answers",
 }
 
 _HEADER = """# Authorization matrix
@@ -37,7 +38,9 @@ when a URL pattern has no entry, or when this page is out of date).
 
 Cells: `✓` allowed (2xx/3xx; for a write with an empty body also a 400), `403` forbidden,
 `404` not found (the object is outside the role's branch scope), `→login` sent to the login page,
-`refused` the page answers but the service turns the role away (the test checks nothing changed).
+`refused` the page answers but the service turns the role away (the test checks nothing changed),
+`answers` a public probe answers everyone with its own status (200, or 503 while a dependency is
+down).
 Where two values are shown (`own / other`), the first is for an object of the user's own branch
 (Praia), the second for an object of another branch (Mindelo); one value means the URL names no
 branch object. Head-office roles (ACC, CMP, MGR, AUD, ADM) see every branch; field agents and

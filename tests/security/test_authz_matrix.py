@@ -601,8 +601,8 @@ def _classify(response, login_url: str, route: Route) -> str:
         return Outcome.FORBIDDEN
     if status == 404:
         return Outcome.NOT_FOUND
-    if status == 503 and route.name == "healthz":
-        return Outcome.ALLOWED  # the health check answered: a broker without a worker is a 503
+    if status in (200, 503) and route.public_outcome == Outcome.ANSWERED:
+        return Outcome.ANSWERED
     if status >= 500 or status == 405:
         return f"error {status}"
     return Outcome.ALLOWED
