@@ -44,6 +44,7 @@ from coaching.models import (
 from crm import interactions as crm_interactions
 from crm.choices import Island, Sector
 from crm.models import Party
+from mfi.erasure import ERASED_TEXT
 from mfi.money import CURRENCY_DECIMALS, round_money
 from users.roles import Capability, Role
 
@@ -1410,3 +1411,16 @@ def referral_rule_set(*, actor, branch, bucket: str, coordinator, is_active: boo
         after=snapshot(rule, fields),
     )
     return rule
+
+
+def client_personal_data_erase(party) -> None:
+    """An erased client's engagements keep their dates, hours and invoices; what was said
+    about the person goes."""
+    engagements = Engagement.objects.filter(party=party)
+    engagements.update(needs="", cancellation_reason="")
+    sessions = Session.objects.filter(engagement__in=engagements)
+    sessions.update(situation="", advice="", agreed_actions="")
+    ActionItem.objects.filter(session__in=sessions).update(text=ERASED_TEXT)
+    Goal.objects.filter(engagement__in=engagements).update(description=ERASED_TEXT)
+    Milestone.objects.filter(engagement__in=engagements).update(title=ERASED_TEXT)
+    Feedback.objects.filter(engagement__in=engagements).update(comment="")

@@ -41,6 +41,12 @@ from django.utils.translation import gettext as _
 
 from audit.models import AuditEvent
 from audit.services import audit_record, snapshot
+from compliance.privacy import (
+    desk_visits_anonymise,
+    desk_visits_of,
+    party_personal_data_erase,
+    registry_records_of,
+)
 from crm.choices import ConsentStatus, LeadStage, PartyKind
 from crm.models import (
     Consent,
@@ -53,6 +59,7 @@ from crm.models import (
     PartyLink,
     Task,
 )
+from mfi.erasure import ERASED_TEXT, delete_files
 from users.roles import Capability
 
 logger = logging.getLogger(__name__)
@@ -199,22 +206,6 @@ def _learning(party: Party) -> list[dict[str, Any]]:
     return enrolments
 
 
-def _registry_records(party: Party) -> QuerySet:
-    """Registry answers about the party: matched to it, or carrying its NIF."""
-    condition = Q(party=party)
-    if party.nif:
-        condition |= Q(nif=party.nif)
-    return _model("compliance.RegistryRecord").objects.filter(condition)
-
-
-def _desk_visits(party: Party) -> QuerySet:
-    """Desk check-ins of the party, or of a walk-in who gave the party's phone number."""
-    condition = Q(party=party)
-    if party.phone:
-        condition |= Q(party__isnull=True, visitor_phone=party.phone)
-    return _model("compliance.DeskVisit").objects.filter(condition)
-
-
 def _compliance(party: Party) -> dict[str, Any]:
     return {
         "cases": _rows(_model("compliance.Case").objects.filter(party=party).order_by("pk")),
@@ -224,22 +215,17 @@ def _compliance(party: Party) -> dict[str, Any]:
         "checks": _rows(
             _model("compliance.ComplianceCheck").objects.filter(party=party).order_by("pk")
         ),
-        "registry_records": _rows(_registry_records(party).order_by("pk")),
-        "desk_visits": _rows(_desk_visits(party).order_by("pk")),
+        "registry_records": _rows(registry_records_of(party).order_by("pk")),
+        "desk_visits": _rows(desk_visits_of(party).order_by("pk")),
     }
 
 
-def _publications(party: Party) -> QuerySet:
-    Publication = _model("p2p_export.Publication")
-    return Publication.objects.filter(
-        Q(loan__borrower=party) | Q(borrowers__person_id=party.pk) | Q(photos__person_id=party.pk)
-    ).distinct()
-
-
 def _p2p(party: Party) -> dict[str, Any]:
+    from p2p_export.selectors import publications_of  # imports the CRM
+
     Profile = _model("p2p_export.Profile")
     publications = []
-    for publication in _publications(party).select_related("platform").order_by("pk"):
+    for publication in publications_of(party).select_related("platform").order_by("pk"):
         profile = Profile.objects.filter(publication=publication).first()
         publications.append(
             {
@@ -411,7 +397,6 @@ def party_data_export_pdf(*, party: Party, actor) -> bytes:
 
 # --- erasure ---------------------------------------------------------------------------------
 
-ERASED_TEXT = "(erased)"
 # Loan statuses of a contract still running: the law keeps it and we still collect on it.
 _OPEN_LOAN_STATUSES = ("submitted", "approved", "active", "overpaid")
 
@@ -456,43 +441,6 @@ def _has_financial_records(party: Party) -> bool:
     )
 
 
-def _delete_files(rows, *fields: str) -> None:
-    for row in rows:
-        for field in fields:
-            field_file = getattr(row, field)
-            if field_file:
-                field_file.delete(save=False)
-
-
-def _p2p_takedown(*, actor, party: Party) -> int:
-    """Withdraw the P2P consents and waivers, take down every live profile (a takedown request
-    to the platform when it holds a copy) and anonymise our copy of the finished ones."""
-    from p2p_export.choices import FINAL_STATES
-    from p2p_export.services import _anonymise, _withdraw, consent_withdrawal_apply
-
-    today = timezone.localdate()
-    _model("p2p_export.Waiver").objects.filter(
-        person_id=party.pk, withdrawn_on__isnull=True, signed_on__lte=today
-    ).update(withdrawn_on=today)
-    consent_withdrawal_apply(actor=actor, party=party)
-    reason = _("Erasure of the borrower's personal data.")
-    count = 0
-    for publication in _publications(party).select_related("platform", "loan").order_by("pk"):
-        if publication.state not in FINAL_STATES:  # an enterprise's loan: no consent of its own
-            _withdraw(publication, actor=actor, reason=reason, anonymise=True)
-            publication.refresh_from_db()
-        if not publication.is_anonymised:
-            on_platform = bool(publication.platform_draft_id or publication.platform_loan_id)
-            _anonymise(
-                publication,
-                actor=actor,
-                reason=reason,
-                on_platform=on_platform,
-            )
-        count += 1
-    return count
-
-
 def _withdraw_consents(party: Party) -> None:
     today = timezone.localdate()
     Consent.objects.filter(party=party, status=ConsentStatus.GIVEN, given_on__lte=today).update(
@@ -510,7 +458,7 @@ def _try_delete(party: Party) -> bool:
         with transaction.atomic():
             Task.objects.filter(party=party).delete()
             Interaction.objects.filter(party=party).delete()
-            _delete_files(Consent.objects.filter(party=party), "evidence")
+            delete_files(Consent.objects.filter(party=party), "evidence")
             Party.objects.filter(pk=party.pk).delete()
     except (ProtectedError, IntegrityError):
         return False
@@ -518,6 +466,15 @@ def _try_delete(party: Party) -> bool:
 
 
 def _anonymise_party(party: Party) -> None:
+    """Clear the person's data everywhere, the party row last (the apps find some rows by
+    its NIF and phone); loans, the ledger and the audit trail stay."""
+    # the apps' services import the CRM: imported when an erasure runs
+    from coaching.services import client_personal_data_erase
+    from loans.services import borrower_personal_data_erase
+
+    borrower_personal_data_erase(party)
+    client_personal_data_erase(party)
+    party_personal_data_erase(party)
     Person = _model("crm.Person")
     Enterprise = _model("crm.Enterprise")
     blank = dict.fromkeys(("nif", "social_security_number", "phone", "email"), "")
@@ -532,59 +489,25 @@ def _anonymise_party(party: Party) -> None:
 
     PartyLink.objects.filter(Q(from_party=party) | Q(to_party=party)).delete()
     consents = Consent.objects.filter(party=party)
-    _delete_files(consents, "evidence")
+    delete_files(consents, "evidence")
     consents.update(evidence="", notes="")
     Lead.objects.filter(party=party).delete()
     Interaction.objects.filter(party=party).update(summary=ERASED_TEXT, notes="")
     Task.objects.filter(party=party).update(title=ERASED_TEXT)
 
-    # Loans stay (amounts, schedule, transactions, ledger); their personal text and files go.
-    loans = _model("loans.Loan").objects.filter(borrower=party)
-    loans.update(purpose="")
-    _model("loans.Collateral").objects.filter(loan__in=loans).update(description=ERASED_TEXT)
-    documents = _model("loans.LoanDocument").objects.filter(loan__in=loans)
-    _delete_files(documents, "file")
-    documents.update(file="")
-
-    engagements = _model("coaching.Engagement").objects.filter(party=party)
-    engagements.update(needs="", cancellation_reason="")
-    sessions = _model("coaching.Session").objects.filter(engagement__in=engagements)
-    sessions.update(situation="", advice="", agreed_actions="")
-    _model("coaching.ActionItem").objects.filter(session__in=sessions).update(text=ERASED_TEXT)
-    _model("coaching.Goal").objects.filter(engagement__in=engagements).update(
-        description=ERASED_TEXT
-    )
-    _model("coaching.Milestone").objects.filter(engagement__in=engagements).update(
-        title=ERASED_TEXT
-    )
-    _model("coaching.Feedback").objects.filter(engagement__in=engagements).update(comment="")
-
-    _model("compliance.Case").objects.filter(party=party).update(solution_notes="")
-    follow_ups = _model("compliance.FollowUp").objects.filter(party=party)
-    _delete_files(follow_ups, "photo")
-    follow_ups.update(notes="", photo="", latitude=None, longitude=None, accuracy_m=None)
-    _registry_records(party).update(nif="", registry_number="", data={})
-    _desk_visits_anonymise(_desk_visits(party))
-
-
-def _desk_visits_anonymise(visits: QuerySet) -> int:
-    """Clear the visitor's name, phone and notes (a walk-in keeps a placeholder name: a
-    check-in without a party must name someone)."""
-    count = visits.filter(party__isnull=False).update(visitor_name="", visitor_phone="", notes="")
-    count += visits.filter(party__isnull=True).update(
-        visitor_name=ERASED_TEXT, visitor_phone="", notes=""
-    )
-    return count
-
 
 def _party_erase(*, actor, party: Party, reason: str) -> tuple[str, dict[str, int]]:
     """Erase one party's personal data (see the module docstring for what stays). Idempotent:
     an erased party is left alone. Must run inside a transaction."""
+    from p2p_export.services import party_erasure_takedown  # imports the CRM
+
     locked = Party.objects.select_for_update().get(pk=party.pk)
     if is_erased(locked):
         return ErasureOutcome.ANONYMISED, {"publications": 0}
     _withdraw_consents(locked)
-    publications = _p2p_takedown(actor=actor, party=locked)
+    publications = party_erasure_takedown(
+        actor=actor, party=locked, reason=_("Erasure of the borrower's personal data.")
+    )
     counts = {"publications": publications}
     if not _has_financial_records(locked) and _try_delete(locked):
         audit_record(
@@ -846,7 +769,7 @@ def retention_apply(*, dry_run: bool = False, now: datetime.datetime | None = No
         result[key] = deleted if deleted is not None else 0
         if deleted is None:
             result.setdefault("refused", []).append(key)
-    result["desk_visits_anonymised"] = _desk_visits_anonymise(desk)
+    result["desk_visits_anonymised"] = desk_visits_anonymise(desk)
     reason = _("Retention period over.")
     for party in [*borrowers, *leads]:
         with transaction.atomic():

@@ -33,6 +33,7 @@ from loans.models import (
     RepaymentAllocation,
 )
 from loans.schedule import ScheduleError, ScheduleTerms, generate_schedule
+from mfi.erasure import ERASED_TEXT, delete_files
 from mfi.money import ZERO, round_money
 from users.roles import Capability
 
@@ -1006,3 +1007,14 @@ def loan_reschedule(
         after={"previous_loan": old.number, "principal": str(principal)},
     )
     return new
+
+
+def borrower_personal_data_erase(party) -> None:
+    """An erased borrower's loans keep their amounts, schedule, transactions and ledger (the
+    law keeps them); their personal text and files go."""
+    loans = Loan.objects.filter(borrower=party)
+    loans.update(purpose="")
+    Collateral.objects.filter(loan__in=loans).update(description=ERASED_TEXT)
+    documents = LoanDocument.objects.filter(loan__in=loans)
+    delete_files(documents, "file")
+    documents.update(file="")

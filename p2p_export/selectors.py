@@ -125,6 +125,13 @@ def publication_search(
     return publications.order_by("-updated_at", "-pk")
 
 
+def publications_of(party) -> QuerySet[Publication]:
+    """Every publication the party is in: their loan's, as a listed borrower or pictured."""
+    return Publication.objects.filter(
+        Q(loan__borrower=party) | Q(borrowers__person_id=party.pk) | Q(photos__person_id=party.pk)
+    ).distinct()
+
+
 def publication_get_for_user(user, pk: int) -> Publication:
     """The publication (profile, lookups and loan product joined), or 404."""
     publication = (

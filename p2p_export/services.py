@@ -63,7 +63,7 @@ from p2p_export.payload import draft_payload, payload_hash
 from p2p_export.photos import process_photo
 from p2p_export.platforms import adapter_for
 from p2p_export.platforms.base import PlatformRefused, PlatformValidationError, RemoteLoan
-from p2p_export.selectors import loan_terms_problems
+from p2p_export.selectors import loan_terms_problems, publications_of
 from p2p_export.validation import borrower_persons, profile_errors
 from users.roles import Capability
 
@@ -859,6 +859,27 @@ def consent_withdrawal_apply(*, actor, party: Party) -> list[Publication]:
             reason = _("Consent withdrawn by the borrower.")
             withdrawn.append(_withdraw(publication, actor=actor, reason=reason, anonymise=True))
     return withdrawn
+
+
+def party_erasure_takedown(*, actor, party: Party, reason: str) -> int:
+    """The person's data is erased (``crm.privacy``): their P2P consents and waivers are
+    withdrawn, every live profile taken down (a takedown request to the platform when it holds
+    a copy) and our copy of every finished one anonymised. Returns the publications handled."""
+    today = timezone.localdate()
+    Waiver.objects.filter(
+        person_id=party.pk, withdrawn_on__isnull=True, signed_on__lte=today
+    ).update(withdrawn_on=today)
+    consent_withdrawal_apply(actor=actor, party=party)
+    count = 0
+    for publication in publications_of(party).select_related("platform", "loan").order_by("pk"):
+        if publication.state not in FINAL_STATES:  # an enterprise's loan: no consent of its own
+            _withdraw(publication, actor=actor, reason=reason, anonymise=True)
+            publication.refresh_from_db()
+        if not publication.is_anonymised:
+            on_platform = bool(publication.platform_draft_id or publication.platform_loan_id)
+            _anonymise(publication, actor=actor, reason=reason, on_platform=on_platform)
+        count += 1
+    return count
 
 
 def consent_sweep(*, actor, platform: Platform) -> int:
