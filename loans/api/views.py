@@ -8,6 +8,7 @@ from django.utils import timezone
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action, api_view, permission_classes
+from rest_framework.generics import get_object_or_404
 from rest_framework.response import Response
 
 from accounting.selectors import ledger_branch_scope
@@ -22,6 +23,7 @@ from loans.api.serializers import (
     PortfolioQuerySerializer,
     RepaymentSerializer,
 )
+from loans.models import Loan
 from loans.portfolio import loans_reconciliation, portfolio_quality
 from loans.preview import parse_preview_input, schedule_to_json
 from loans.schedule import ScheduleError, generate_schedule
@@ -76,6 +78,12 @@ class LoanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
         loan = services.loan_submit(actor=request.user, borrower=borrower, **data)
         return Response(LoanSerializer(loan).data, status=status.HTTP_201_CREATED)
 
+    def _loan_in_scope(self) -> Loan:
+        """The URL's loan, 404 outside the user's scope like ``get_object``, read as its id only:
+        the service locks and reads the loan itself (a repayment is the API's busiest call)."""
+        scope = self.get_queryset().select_related(None).only("pk")
+        return get_object_or_404(scope, pk=self.kwargs["pk"])
+
     def _loan_response(self, loan, code=status.HTTP_200_OK):
         loan.refresh_from_db()
         return Response(LoanSerializer(loan).data, status=code)
@@ -127,7 +135,7 @@ class LoanViewSet(mixins.CreateModelMixin, viewsets.ReadOnlyModelViewSet):
     @action(detail=True, methods=["post"], permission_classes=[_permission(Capability.LOAN_REPAY)])
     @idempotent
     def repayments(self, request, pk=None):
-        loan = self.get_object()
+        loan = self._loan_in_scope()
         body = RepaymentSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         transaction = services.repayment_record(
