@@ -1,8 +1,7 @@
-"""The one HTTP client every registry pull goes through: bearer token, timeouts, bounded retries.
-
-Retried (with exponential backoff): connection errors, timeouts, HTTP 5xx and 429. Never retried:
-any other 4xx (a wrong token, an unknown path), nor an answer that is not the JSON we expect.
-``attempts`` counts every request sent, retries included, so a run can record it.
+"""The one HTTP client every registry pull goes through: bearer token, timeouts, bounded retries
+(``mfi.http``: connection errors, timeouts, HTTP 5xx and 429). Never retried: any other 4xx (a
+wrong token, an unknown path), nor an answer that is not the JSON we expect. ``attempts`` counts
+every request sent, retries included, so a run can record it.
 
 Tunable in settings (defaults in brackets): ``COMPLIANCE_HTTP_TIMEOUT`` seconds [10],
 ``COMPLIANCE_HTTP_RETRIES`` extra attempts [3], ``COMPLIANCE_HTTP_BACKOFF`` first wait in seconds,
@@ -11,8 +10,6 @@ doubled at each retry [1.0], ``COMPLIANCE_PAGE_SIZE`` records per page [500, the
 
 from __future__ import annotations
 
-import logging
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,9 +18,7 @@ import httpx
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-logger = logging.getLogger("compliance.sources")
-
-RETRY_AFTER_CAP_SECONDS = 60.0
+from mfi.http import Unreachable, send_with_retries
 
 
 class SourceError(Exception):
@@ -45,6 +40,15 @@ def client_settings() -> dict[str, float | int]:
         "backoff": float(getattr(settings, "COMPLIANCE_HTTP_BACKOFF", 1.0)),
         "page_size": int(getattr(settings, "COMPLIANCE_PAGE_SIZE", 500)),
     }
+
+
+def _problem(exc: Unreachable) -> str:
+    """What went wrong the last time, for staff."""
+    if exc.response is not None:
+        return _("HTTP %(status)s") % {"status": exc.response.status_code}
+    if isinstance(exc.error, httpx.TimeoutException):
+        return _("no answer within the time limit")
+    return _("connection failed (%(error)s)") % {"error": exc.error.__class__.__name__}
 
 
 def _origin(url: str) -> tuple[str, str]:
@@ -84,52 +88,24 @@ class RegistryClient:
     def __exit__(self, *exc_info) -> None:
         self._http.close()
 
-    def _wait(self, attempt: int, response: httpx.Response | None) -> None:
-        delay = self.backoff * 2 ** (attempt - 1)
-        retry_after = response.headers.get("Retry-After", "") if response is not None else ""
-        if retry_after.isdigit():
-            delay = max(delay, min(float(retry_after), RETRY_AFTER_CAP_SECONDS))
-        time.sleep(delay)
+    def _counted(self) -> None:
+        self.attempts += 1
 
     def _send(self, url: str, params: dict | None) -> httpx.Response:
         """GET with retries; returns the final response (any status) or raises SourceUnavailable."""
-        attempt = 0
-        while True:
-            attempt += 1
-            self.attempts += 1
-            started = time.monotonic()
-            problem: str
-            response = None
-            try:
-                response = self._http.get(url, params=params)
-            except httpx.TimeoutException:
-                problem = _("no answer within the time limit")
-            except httpx.TransportError as exc:
-                problem = _("connection failed (%(error)s)") % {"error": exc.__class__.__name__}
-            else:
-                elapsed = time.monotonic() - started
-                logger.info(
-                    "GET %s -> %s in %.2fs (attempt %s)",
-                    response.url,
-                    response.status_code,
-                    elapsed,
-                    attempt,
-                )
-                if response.status_code < 500 and response.status_code != 429:
-                    return response
-                problem = _("HTTP %(status)s") % {"status": response.status_code}
-            if attempt > self.retries:
-                logger.error(
-                    "GET %s%s failed after %s attempts: %s", self.base_url, url, attempt, problem
-                )
-                raise SourceUnavailable(
-                    _("The registry is unavailable: %(problem)s after %(attempts)s attempts.")
-                    % {"problem": problem, "attempts": attempt}
-                )
-            logger.warning(
-                "GET %s%s attempt %s failed (%s); retrying", self.base_url, url, attempt, problem
+        try:
+            return send_with_retries(
+                lambda: self._http.get(url, params=params),
+                label=f"GET {self.base_url}{url}",
+                retries=self.retries,
+                backoff=self.backoff,
+                on_attempt=self._counted,
             )
-            self._wait(attempt, response)
+        except Unreachable as exc:
+            raise SourceUnavailable(
+                _("The registry is unavailable: %(problem)s after %(attempts)s attempts.")
+                % {"problem": _problem(exc), "attempts": exc.attempts}
+            ) from exc
 
     def get_json(self, url: str, params: dict | None = None, *, missing_ok: bool = False) -> Any:
         """The decoded JSON answer; None for a 404 when ``missing_ok`` (an unknown subject)."""
