@@ -524,6 +524,17 @@ def metric_rows(filters: DashboardFilters, slug: str, key: str = "") -> QuerySet
 # position sections show, whether counted live or added up from a snapshot.
 Counts = dict[tuple[str, str], dict[str, dict]]
 
+# The metrics a position snapshot holds (the others are always counted live).
+POSITION_METRICS = frozenset(
+    {
+        "active-loans",
+        "open-cases",
+        "non-compliant-checks",
+        *(f"coverage-{kind}" for kind in SourceKind.values),
+        *PAR_DAYS,
+    }
+)
+
 # Where each kind of row says its branch and offer (the slices of a position snapshot).
 SLICES = {
     "loan": {"branch": "branch_id", "offer": "product_version__product__offer_id"},

@@ -20,7 +20,13 @@ from django.db import connection, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from compliance.dashboards import Counts, DashboardFilters, compliance_viewer, position_counts
+from compliance.dashboards import (
+    POSITION_METRICS,
+    Counts,
+    DashboardFilters,
+    compliance_viewer,
+    position_counts,
+)
 from compliance.models import PositionFigure, PositionSnapshot
 
 KEPT = 2  # snapshots kept: the newest and the one a reader may still be adding up
@@ -105,3 +111,21 @@ def snapshot_counts(filters: DashboardFilters) -> tuple[Counts, datetime.datetim
             "amount": row["amount"],
         }
     return counts, snapshot.taken_at
+
+
+def snapshot_figure(
+    filters: DashboardFilters, metric: str, key: str = ""
+) -> tuple[int, datetime.datetime] | None:
+    """What the dashboard shows for one figure when it reads the snapshot: (count, counted at);
+    None when the dashboard counts that figure live (its drill-down then has the same length)."""
+    if metric not in POSITION_METRICS:
+        return None
+    snapshot = snapshot_counts(filters)
+    if snapshot is None:
+        return None
+    counts, taken_at = snapshot
+    if key:
+        dimension, _sep, value = key.partition(":")
+        return counts.get((metric, dimension), {}).get(value, {}).get("count", 0), taken_at
+    groups = next((rows for (name, _d), rows in counts.items() if name == metric), {})
+    return sum(row["count"] for row in groups.values()), taken_at

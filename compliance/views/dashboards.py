@@ -32,7 +32,7 @@ from compliance.dashboards import (
     group_label,
     metric_rows,
 )
-from compliance.position import position_refresh
+from compliance.position import position_refresh, snapshot_figure
 from mfi.pdf import render_pdf
 from mfi.permissions import capability_required
 from users.roles import Capability
@@ -359,8 +359,19 @@ def compliance_drilldown(request, metric: str):
             "query": urlencode(query),
             "back": reverse("compliance:compliance_dashboard") + "?" + urlencode(filters.query),
             "csv": "?" + urlencode({**query, "format": "csv"}),
+            "counted": _counted_note(snapshot_figure(filters, metric, key), page.paginator.count),
         },
     )
+
+
+def _counted_note(counted, live: int) -> str:
+    """Says so when the dashboard's number came from the snapshot and the live list differs."""
+    if counted is None or counted[0] == live:
+        return ""
+    return _(
+        "The dashboard counted %(count)s at %(time)s; this list is live and has %(live)s "
+        "(counted again every 5 minutes)."
+    ) % {"count": counted[0], "time": _when(counted[1]), "live": live}
 
 
 urlpatterns = [

@@ -18,7 +18,7 @@ from compliance.cases import case_open
 from compliance.choices import RequirementKind, Severity
 from compliance.dashboards import dashboard_build, metric_rows
 from compliance.models import PositionFigure, PositionSnapshot
-from compliance.position import position_refresh
+from compliance.position import position_refresh, snapshot_figure
 from compliance.tasks import evaluate_all, refresh_position
 from tests.compliance import test_dashboard as scenario
 from tests.crm.factories import make_person
@@ -277,3 +277,32 @@ def test_the_api_says_when_the_position_figures_were_counted(client, world, mana
     assert live["position_taken_at"] is None
     assert counted["position_taken_at"] == timezone.localtime(snapshot.taken_at).isoformat()
     assert (counted["open_cases"]["count"], counted["active_loans"]["count"]) == (2, 5)
+
+
+def test_a_drill_down_says_when_the_dashboard_counted_differently(client, world, manager):
+    # given: the snapshot counted 2 open cases, then a third was opened
+    client.force_login(manager)
+    snapshot = position_refresh(today=world.today)
+    page = "/compliance/dashboard/open-cases/"
+    same = client.get(page, _period(world)).content.decode()
+    case_open(
+        party=make_person(manager, nif="399999992"),
+        kind=RequirementKind.TAX_REGULAR,
+        severity=Severity.HIGH,
+        actor=manager,
+    )
+    # when
+    differs = client.get(page, _period(world)).content.decode()
+    live_page = client.get("/compliance/dashboard/cases-opened/", _period(world)).content.decode()
+    # then
+    counted_at = timezone.localtime(snapshot.taken_at).strftime("%Y-%m-%d %H:%M")
+    assert 'data-testid="counted-note"' not in same
+    assert (
+        f"The dashboard counted 2 at {counted_at}; this list is live and has 3 "
+        "(counted again every 5 minutes)."
+    ) in differs
+    assert 'data-testid="counted-note"' not in live_page  # a period figure is always live
+    filters = scenario._filters(manager, world)
+    assert snapshot_figure(filters, "open-cases")[0] == 2
+    assert snapshot_figure(filters, "par30", f"offer:{world.offer_a.pk}-CVE")[0] == 1
+    assert snapshot_figure(filters, "cases-opened") is None
