@@ -29,7 +29,7 @@ from compliance.dashboards import (
 )
 from compliance.models import PositionFigure, PositionSnapshot
 
-KEPT = 2  # snapshots kept: the newest and the one a reader may still be adding up
+KEPT = 1  # snapshots kept: a reader adds up the newest in one query, so none older is needed
 LOCK = 0x636F6D70  # advisory lock: one snapshot is counted at a time
 
 
@@ -48,7 +48,9 @@ def position_refresh(*, today: datetime.date | None = None) -> PositionSnapshot 
         )
         slices = position_counts(filters, sliced=True)
         snapshot = PositionSnapshot.objects.create(
-            taken_at=timezone.now(), as_of=today, seconds=Decimal(0)
+            taken_at=timezone.now(),
+            as_of=today,
+            seconds=Decimal(str(round(time.perf_counter() - started, 3))),
         )
         PositionFigure.objects.bulk_create(
             PositionFigure(
@@ -66,8 +68,6 @@ def position_refresh(*, today: datetime.date | None = None) -> PositionSnapshot 
             for key, figure in groups.items()
             if figure["count"]
         )
-        snapshot.seconds = Decimal(str(round(time.perf_counter() - started, 3)))
-        snapshot.save(update_fields=["seconds"])
         stale = PositionSnapshot.objects.order_by("-taken_at").values_list("pk", flat=True)[KEPT:]
         PositionSnapshot.objects.filter(pk__in=list(stale)).delete()
     return snapshot
@@ -83,14 +83,13 @@ def latest_snapshot(today: datetime.date) -> PositionSnapshot | None:
     )
 
 
-def snapshot_counts(filters: DashboardFilters) -> tuple[Counts, datetime.datetime] | None:
-    """The position figures for the filters added up from the latest fresh snapshot, with when
-    it was taken; None when there is no fresh snapshot, or for a user who may not see the
-    figures or whose scope is not a set of branches (both counted live: nothing, or few rows)."""
-    user = filters.user
+def _snapshot_figures(filters: DashboardFilters):
+    """The latest fresh snapshot's rows for the filters' branches and offer, with when it was
+    taken; None when there is no fresh snapshot, or for a user who may not see the figures or
+    whose scope is not a set of branches (both counted live: nothing, or few rows)."""
     if not settings.COMPLIANCE_POSITION_MAX_AGE or not compliance_viewer(filters):
         return None
-    if user is None or user.sees_assigned_only:
+    if filters.user.sees_assigned_only:
         return None
     snapshot = latest_snapshot(filters.today)
     if snapshot is None:
@@ -100,32 +99,42 @@ def snapshot_counts(filters: DashboardFilters) -> tuple[Counts, datetime.datetim
         figures = figures.filter(branch_id__in=filters.branch_ids)
     if filters.offer is not None:
         figures = figures.filter(offer=filters.offer)
+    return figures.order_by(), snapshot.taken_at
+
+
+def snapshot_counts(filters: DashboardFilters) -> tuple[Counts, datetime.datetime] | None:
+    """The position figures for the filters added up from the latest fresh snapshot, with when
+    it was taken; None when the dashboard counts them live (see ``_snapshot_figures``)."""
+    found = _snapshot_figures(filters)
+    if found is None:
+        return None
+    figures, taken_at = found
     counts: Counts = {}
-    for row in (
-        figures.order_by()
-        .values("metric", "dimension", "key")
-        .annotate(count=Sum("count"), amount=Sum("amount"))
+    for row in figures.values("metric", "dimension", "key").annotate(
+        count=Sum("count"), amount=Sum("amount")
     ):
         counts.setdefault((row["metric"], row["dimension"]), {})[row["key"]] = {
             "count": row["count"],
             "amount": row["amount"],
         }
-    return counts, snapshot.taken_at
+    return counts, taken_at
 
 
 def snapshot_figure(
     filters: DashboardFilters, metric: str, key: str = ""
 ) -> tuple[int, datetime.datetime] | None:
     """What the dashboard shows for one figure when it reads the snapshot: (count, counted at);
-    None when the dashboard counts that figure live (its drill-down then has the same length)."""
+    None when the dashboard counts that figure live (its drill-down then has the same length).
+    Without a key, the figure is the metric's total (every dimension splits the same rows)."""
     if metric not in POSITION_METRICS:
         return None
-    snapshot = snapshot_counts(filters)
-    if snapshot is None:
+    found = _snapshot_figures(filters)
+    if found is None:
         return None
-    counts, taken_at = snapshot
+    figures, taken_at = found
+    figures = figures.filter(metric=metric)
     if key:
         dimension, _sep, value = key.partition(":")
-        return counts.get((metric, dimension), {}).get(value, {}).get("count", 0), taken_at
-    groups = next((rows for (name, _d), rows in counts.items() if name == metric), {})
-    return sum(row["count"] for row in groups.values()), taken_at
+        figures = figures.filter(dimension=dimension, key=value)
+    total = figures.values("dimension").annotate(count=Sum("count")).order_by("dimension").first()
+    return (total["count"] if total else 0), taken_at
