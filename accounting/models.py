@@ -308,7 +308,47 @@ class AccountDayMovement(models.Model):
                 include=["account", "branch", "is_closing", "debit", "credit"],
                 name="acct_movement_currency_day",
             ),
+            # the days since a branch's carried balance (``CarriedBalance``)
+            models.Index(
+                fields=["branch", "day"],
+                include=["account", "currency", "is_closing", "debit", "credit"],
+                name="acct_movement_branch_day",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.day} {self.account_id}/{self.branch_id} Dr {self.debit} Cr {self.credit}"
+
+
+class CarriedBalance(models.Model):
+    """A branch's posted debits and credits per account up to the end of its latest closed month
+    (``through``): what balances "as of" a later day start from, so a trial balance adds up one
+    row per account and the days since, whatever the length of the ledger's history.
+
+    Maintained by PostgreSQL itself (migration ``0006_carried_balances``): counted again for the
+    branch whenever one of its months is closed or reopened, and dropped by any posting dated on
+    or before ``through`` (a back-dated entry in an earlier month still open), so it always equals
+    the sum of the branch's day movements up to ``through``. Nothing else may write the table.
+    """
+
+    branch = models.ForeignKey(
+        "users.Branch", on_delete=models.PROTECT, related_name="+", db_index=False
+    )
+    through = models.DateField(_("up to and including"))
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+")
+    currency = models.CharField(_("currency"), max_length=3, choices=Currency.choices)
+    is_closing = models.BooleanField(_("year-end closing"), default=False)
+    debit = models.DecimalField(_("debit"), default=Decimal(0), **AMOUNT)
+    credit = models.DecimalField(_("credit"), default=Decimal(0), **AMOUNT)
+
+    class Meta:
+        verbose_name = _("balance carried from closed months")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["branch", "through", "account", "currency", "is_closing"],
+                name="%(app_label)s_%(class)s_one_row_per_account",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.through} {self.account_id}/{self.branch_id} Dr {self.debit} Cr {self.credit}"

@@ -82,38 +82,123 @@ def balances_by_account(
     include_closing=True,
 ) -> list[AccountBalance]:
     """Total debits and credits per account (and currency), in account-code order.
-    ``include_closing=False`` leaves the year-end closing entries out."""
-    movements = day_movements(
-        date_from=date_from,
-        date_to=date_to,
-        branch_ids=branch_ids,
-        currency=currency,
-        include_closing=include_closing,
-    )
-    if types:
-        movements = movements.filter(account__type__in=types)
-    totals = list(
-        movements.values("account_id", "currency")
-        .annotate(debit_total=Sum("debit"), credit_total=Sum("credit"))
-        .order_by()
-    )
-    accounts = Account.objects.in_bulk([row["account_id"] for row in totals])
+    ``include_closing=False`` leaves the year-end closing entries out. Balances from the
+    beginning (no ``date_from``) start from each branch's carried balance."""
+    if date_from is None:
+        totals = _totals_from_the_start(
+            date_to=date_to,
+            branch_ids=branch_ids,
+            currency=currency,
+            include_closing=include_closing,
+            types=types,
+        )
+    else:
+        movements = day_movements(
+            date_from=date_from,
+            date_to=date_to,
+            branch_ids=branch_ids,
+            currency=currency,
+            include_closing=include_closing,
+        )
+        if types:
+            movements = movements.filter(account__type__in=types)
+        totals = [
+            (row["account_id"], row["currency"], row["debit"], row["credit"])
+            for row in movements.values("account_id", "currency")
+            .annotate(debit=Sum("debit"), credit=Sum("credit"))
+            .order_by()
+        ]
+    accounts = Account.objects.in_bulk([account_id for account_id, *_rest in totals])
     rows = [
         AccountBalance(
-            accounts[row["account_id"]],
-            row["currency"],
-            round_money(row["debit_total"], row["currency"]),
-            round_money(row["credit_total"], row["currency"]),
+            accounts[account_id],
+            row_currency,
+            round_money(debit, row_currency),
+            round_money(credit, row_currency),
         )
-        for row in totals
+        for account_id, row_currency, debit, credit in totals
     ]
     return sorted(rows, key=lambda row: (row.account.code, row.currency))
+
+
+# Movements from the beginning up to a day: per branch, its carried balance (the sums up to the
+# end of its latest closed month, kept by PostgreSQL) and the day movements after it; a branch
+# without one (nothing closed yet, a back-dated posting since, or a day before it) from its days.
+_FROM_THE_START_SQL = """
+    WITH cut AS MATERIALIZED (
+        SELECT b.id AS branch_id,
+               (SELECT c.through FROM accounting_carriedbalance c
+                 WHERE c.branch_id = b.id AND c.through <= %(date_to)s
+                 LIMIT 1) AS through
+          FROM users_branch b
+         WHERE %(every_branch)s OR b.id = ANY(%(branch_ids)s)
+    ),
+    moves AS (
+        SELECT c.account_id, c.currency, c.is_closing, c.debit, c.credit
+          FROM cut JOIN accounting_carriedbalance c
+            ON c.branch_id = cut.branch_id AND c.through = cut.through
+        UNION ALL
+        -- per branch, a range of its days (the index on branch and day); OFFSET 0 keeps the
+        -- planner from turning it into one join over every branch's whole history
+        SELECT d.account_id, d.currency, d.is_closing, d.debit, d.credit
+          FROM cut CROSS JOIN LATERAL (
+              SELECT * FROM accounting_accountdaymovement days
+               WHERE days.branch_id = cut.branch_id
+                 AND days.day > coalesce(cut.through, '-infinity'::date)
+                 AND days.day <= %(date_to)s
+              OFFSET 0
+          ) d
+    )
+    SELECT m.account_id, m.currency, SUM(m.debit), SUM(m.credit)
+      FROM moves m JOIN accounting_account a ON a.id = m.account_id
+     WHERE (%(every_currency)s OR m.currency = %(currency)s)
+       AND (%(include_closing)s OR NOT m.is_closing)
+       AND (%(every_type)s OR a.type = ANY(%(types)s))
+       AND {accounts}
+     GROUP BY m.account_id, m.currency
+"""
+
+
+def from_the_start_query(
+    *, date_to=None, branch_ids=None, currency=None, include_closing=True, types=None, accounts=None
+) -> tuple[str, dict]:
+    """The SQL and parameters of ``_totals_from_the_start`` (explained by the index review)."""
+    params = {
+        "date_to": date_to or datetime.date.max,
+        "every_branch": branch_ids is None,
+        "branch_ids": list(branch_ids or []),
+        "every_currency": not currency,
+        "currency": currency or "",
+        "include_closing": include_closing,
+        "every_type": not types,
+        "types": list(types or []),
+    }
+    condition = "TRUE"
+    if accounts is not None:
+        if isinstance(accounts, QuerySet):
+            accounts = accounts.values_list("pk", flat=True)
+        condition = "m.account_id = ANY(%(account_ids)s)"
+        params["account_ids"] = list(accounts)
+    return _FROM_THE_START_SQL.format(accounts=condition), params
+
+
+def _totals_from_the_start(**filters) -> list[tuple[int, str, Decimal, Decimal]]:
+    """(account id, currency, debits, credits) posted up to ``date_to`` (everything when None),
+    in one query whatever the length of the history. ``accounts``: ids or a queryset."""
+    with connection.cursor() as cursor:
+        cursor.execute(*from_the_start_query(**filters))
+        return cursor.fetchall()
 
 
 def account_net_debit(
     *, accounts, date_from=None, date_to=None, branch_ids=None, currency=None
 ) -> Decimal:
     """Debits less credits posted to ``accounts`` (a queryset or ids) in the period."""
+    if date_from is None:
+        totals = _totals_from_the_start(
+            date_to=date_to, branch_ids=branch_ids, currency=currency, accounts=accounts
+        )
+        return sum((debit - credit for _account, _currency, debit, credit in totals), ZERO)
     net = (
         day_movements(
             date_from=date_from, date_to=date_to, branch_ids=branch_ids, currency=currency
@@ -126,17 +211,31 @@ def account_net_debit(
 
 def movements_mismatches() -> int:
     """How many (account, branch, currency, day) sums of the maintained movements differ from
-    the posted journal lines: zero unless the ledger's trigger was bypassed. A full scan, for
-    checks and bulk loads, never for a page."""
+    the posted journal lines, plus how many carried balances differ from the day movements up to
+    their day: zero unless the ledger's triggers were bypassed. Full scans, for checks and bulk
+    loads, never for a page."""
     with connection.cursor() as cursor:
         cursor.execute(
             """
-            SELECT COUNT(*)
-              FROM accounting_posted_movements lines
-              FULL JOIN accounting_accountdaymovement kept
-                USING (account_id, branch_id, currency, day, is_closing)
-             WHERE lines.debit IS DISTINCT FROM kept.debit
-                OR lines.credit IS DISTINCT FROM kept.credit
+            SELECT (SELECT COUNT(*)
+                      FROM accounting_posted_movements lines
+                      FULL JOIN accounting_accountdaymovement kept
+                        USING (account_id, branch_id, currency, day, is_closing)
+                     WHERE lines.debit IS DISTINCT FROM kept.debit
+                        OR lines.credit IS DISTINCT FROM kept.credit)
+                 + (SELECT COUNT(*)
+                      FROM accounting_carriedbalance kept
+                      FULL JOIN (
+                          SELECT d.branch_id, d.account_id, d.currency, d.is_closing,
+                                 SUM(d.debit) AS debit, SUM(d.credit) AS credit
+                            FROM accounting_accountdaymovement d
+                            JOIN (SELECT DISTINCT branch_id, through
+                                    FROM accounting_carriedbalance) carried
+                              ON carried.branch_id = d.branch_id AND d.day <= carried.through
+                           GROUP BY 1, 2, 3, 4
+                      ) days USING (branch_id, account_id, currency, is_closing)
+                     WHERE kept.debit IS DISTINCT FROM days.debit
+                        OR kept.credit IS DISTINCT FROM days.credit)
             """
         )
         return cursor.fetchone()[0]

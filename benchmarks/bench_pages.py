@@ -146,15 +146,37 @@ def _measure_in_child(database_url: str, warm: int, runs: int) -> dict:
     return json.loads(output.stdout.strip().splitlines()[-1])
 
 
+def _merge(into: dict, measured: dict) -> None:
+    """Add one round's measurements of every page to the earlier rounds'."""
+    for key, page in measured.items():
+        if key not in into:
+            into[key] = page
+            continue
+        kept = into[key]
+        kept["durations"] += page["durations"]
+        kept["queries"] = sorted(set(kept["queries"]) | set(page["queries"]))
+        if "position_snapshot_seconds" in page:
+            kept["position_snapshot_seconds"] = max(
+                kept["position_snapshot_seconds"], page["position_snapshot_seconds"]
+            )
+
+
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--measure":
         _url, warm, runs = sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
         print(json.dumps(measure(_url, warm, runs)))
         return
     args = cli(__doc__)
-    warm, runs = (2, 10) if args.quick else (5, 40)
-    scale = _measure_in_child(args.database_url, warm, runs)
-    small = _measure_in_child(args.reference_database_url, warm, runs)
+    warm, runs, rounds = (2, 10, 1) if args.quick else (5, 10, 4)
+    scale, small = {}, {}
+    # the two databases in alternating rounds: a machine that slows down or speeds up during
+    # the run (it is shared) moves both sides of the ratio alike
+    for _round in range(rounds):
+        _merge(scale, _measure_in_child(args.database_url, warm, runs))
+        _merge(small, _measure_in_child(args.reference_database_url, warm, runs))
+    for pages in (scale, small):
+        for page in pages.values():
+            page.update(timings(page["durations"]))
     results = []
     for key, big in scale.items():
         reference = small.get(key)
@@ -184,7 +206,8 @@ def main() -> None:
                     "reference_queries": reference["queries"] if reference else None,
                     "query_count_fixed": fixed,
                     **{name: big[name] for name in ("p50_ms", "max_ms", "mean_ms", "bytes")},
-                    "runs": runs,
+                    "runs": len(big["durations"]),
+                    "rounds": rounds,
                     "warm_up_requests": warm,
                     **(
                         {"position_snapshot_seconds": big["position_snapshot_seconds"]}

@@ -19,7 +19,7 @@ from django.db import connection
 from django.utils import timezone
 
 from accounting.models import Account, AccountDayMovement, JournalLine
-from accounting.selectors import journal, posted_lines
+from accounting.selectors import from_the_start_query, journal, posted_lines
 from audit.selectors import events_for_object
 from coaching.selectors import engagement_list
 from crm.selectors import parties_visible_to
@@ -177,8 +177,34 @@ def test_the_general_ledger_finds_an_accounts_lines_by_index(seeded, db):
     _assert_indexed(lines, "accounting_journalline")
 
 
-def test_balances_read_the_movements_by_currency_and_day(seeded, db):
-    movements = AccountDayMovement.objects.filter(currency="CVE", day__lte=seeded.as_of)
+def test_balances_read_the_days_since_each_branchs_carried_balance_by_index(seeded, db):
+    # the trial balance, balance sheet and loans reconciliation (balances from the beginning)
+    sql, params = from_the_start_query(date_to=seeded.as_of, currency="CVE")
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {MOVEMENTS}")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN (FORMAT JSON) " + sql, params)
+        plan = cursor.fetchone()[0]
+    root = (plan if isinstance(plan, list) else json.loads(plan))[0]["Plan"]
+    nodes = _plan_nodes(root)
+    days = [node["Node Type"] for node in nodes if node.get("Relation Name") == MOVEMENTS]
+    indexes = {node["Index Name"] for node in nodes if "Index Name" in node}
+    # a range of days per branch, from the branch and day index (never all of history)
+    assert days and set(days) <= INDEXED, days
+    assert "acct_movement_branch_day" in indexes, indexes
+
+
+MOVEMENTS = "accounting_accountdaymovement"
+
+
+def _plan_nodes(plan: dict) -> list[dict]:
+    return [plan, *(node for child in plan.get("Plans", []) for node in _plan_nodes(child))]
+
+
+def test_balances_of_a_period_read_the_movements_by_currency_and_day(seeded, db):
+    movements = AccountDayMovement.objects.filter(
+        currency="CVE", day__gte=seeded.as_of - datetime.timedelta(days=30), day__lte=seeded.as_of
+    )
     _assert_indexed(movements.values("account_id"), "accounting_accountdaymovement")
 
 

@@ -116,11 +116,16 @@ def seed_scale(
         with connection.cursor() as cursor:
             cursor.execute("SELECT setval('accounting_journal_entry_number', %s)", [entries])
             cursor.execute("SELECT accounting_movements_rebuild()")
+            cursor.execute("SELECT accounting_carried_rebuild()")
         checks.require_zero(checks.ledger_rules(), "Ledger rules")
         checks.require_zero(checks.foreign_keys(BULK_TABLES), "Foreign keys")
         steps.done("Ledger rules and foreign keys checked")
         with connection.cursor() as cursor:
-            for table in [*BULK_TABLES, "accounting_accountdaymovement"]:
+            for table in [
+                *BULK_TABLES,
+                "accounting_accountdaymovement",
+                "accounting_carriedbalance",
+            ]:
                 cursor.execute(f"ANALYZE {table}")
     steps.done("Committed and analysed")
     run_end_of_day(as_of)

@@ -350,3 +350,37 @@ def test_one_idempotency_key_replayed_concurrently_posts_one_repayment(
     loan.refresh_from_db()
     assert loan.principal_outstanding == PRINCIPAL - D("8947.15")
     assert_ledger_whole(portfolio=PRINCIPAL - D("8947.15"))
+
+
+def test_back_dated_postings_racing_a_month_close_leave_no_stale_carried_balance(
+    accountant, praia, ledger
+):
+    # given: January open in Praia, February about to be closed
+    from accounting.models import CarriedBalance
+    from accounting.services import period_close
+    from tests.accounting.factories import post_system
+
+    post_system(praia, datetime.date(2026, 2, 10), debit_credit(PRAIA_CASH, "3100", "100.00"))
+
+    def post(amount):
+        return lambda: post_system(
+            praia, datetime.date(2026, 1, 20), debit_credit(PRAIA_CASH, "3100", amount)
+        )
+
+    def close():
+        return period_close(
+            actor=User.objects.get(pk=accountant.pk), branch=praia, year=2026, month=2
+        )
+
+    # when: eight January postings and the close of February at once
+    outcomes = race([post(f"{index}.00") for index in range(1, 9)] + [close])
+
+    # then: everything went through; whichever came first, a carried balance that is still there
+    # has every posting dated before its end, and every balance reads the same
+    assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)], outcomes
+    assert movements_mismatches() == 0
+    carried = CarriedBalance.objects.filter(branch=praia, account__code=PRAIA_CASH).first()
+    if carried is not None:
+        assert carried.debit == D("136.00")  # 100.00 + 1.00 + … + 8.00
+    report = trial_balance(as_of=datetime.date(2026, 3, 31), branch_ids=[praia.pk])
+    assert (report.total_debit, report.total_credit) == (D("136.00"), D("136.00"))
