@@ -174,9 +174,13 @@ def from_the_start_query(
         "types": list(types or []),
     }
     condition = "TRUE"
-    if accounts is not None:
-        if isinstance(accounts, QuerySet):
-            accounts = accounts.values_list("pk", flat=True)
+    if isinstance(accounts, QuerySet):
+        # the accounts' own query as a subquery, its values bound now (one query in all)
+        subquery, subquery_params = accounts.values("pk").query.sql_with_params()
+        with connection.cursor() as cursor:
+            bound = cursor.mogrify(subquery, subquery_params).decode()
+        condition = "m.account_id IN ({})".format(bound.replace("%", "%%"))
+    elif accounts is not None:
         condition = "m.account_id = ANY(%(account_ids)s)"
         params["account_ids"] = list(accounts)
     return _FROM_THE_START_SQL.format(accounts=condition), params

@@ -15,7 +15,7 @@ from django.db.models import Sum
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from accounting.models import AccountDayMovement, CarriedBalance
+from accounting.models import Account, AccountDayMovement, CarriedBalance
 from accounting.selectors import (
     account_net_debit,
     balances_by_account,
@@ -245,3 +245,18 @@ def _is_closed(branch, month: int) -> bool:
     from accounting.models import AccountingPeriod
 
     return AccountingPeriod.objects.filter(branch=branch, year=2026, month=month).exists()
+
+
+def test_accounts_given_as_a_query_are_summed_in_the_same_single_query(
+    ledger, praia, mindelo, accountant, django_assert_num_queries
+):
+    # given cash in two branches, one of them carried
+    post_system(praia, JAN_10, debit_credit(PRAIA_CASH, SHARE_CAPITAL, "12.5"))
+    post_system(mindelo, FEB_20, debit_credit(MINDELO_CASH, SHARE_CAPITAL, "7.25"))
+    period_close(actor=accountant, branch=praia, year=2026, month=1)
+    # when the cash boxes are given as a query whose pattern holds a "%" (LIKE '110%')
+    cash_boxes = Account.objects.filter(code__startswith="110")
+    with django_assert_num_queries(1):
+        cash = account_net_debit(accounts=cash_boxes, date_to=APR_1)
+    # then
+    assert cash == D("19.75")
