@@ -128,10 +128,10 @@ _FROM_THE_START_SQL = """
     WITH cut AS MATERIALIZED (
         SELECT b.id AS branch_id,
                (SELECT c.through FROM accounting_carriedbalance c
-                 WHERE c.branch_id = b.id AND c.through <= %(date_to)s
+                 WHERE c.branch_id = b.id AND c.through <= %s
                  LIMIT 1) AS through
           FROM users_branch b
-         WHERE %(every_branch)s OR b.id = ANY(%(branch_ids)s)
+         {branches}
     ),
     moves AS (
         SELECT c.account_id, c.currency, c.is_closing, c.debit, c.credit
@@ -145,45 +145,52 @@ _FROM_THE_START_SQL = """
               SELECT * FROM accounting_accountdaymovement days
                WHERE days.branch_id = cut.branch_id
                  AND days.day > coalesce(cut.through, '-infinity'::date)
-                 AND days.day <= %(date_to)s
+                 AND days.day <= %s
               OFFSET 0
           ) d
     )
     SELECT m.account_id, m.currency, SUM(m.debit), SUM(m.credit)
-      FROM moves m JOIN accounting_account a ON a.id = m.account_id
-     WHERE (%(every_currency)s OR m.currency = %(currency)s)
-       AND (%(include_closing)s OR NOT m.is_closing)
-       AND (%(every_type)s OR a.type = ANY(%(types)s))
-       AND {accounts}
+      FROM moves m {join}
+     {conditions}
      GROUP BY m.account_id, m.currency
 """
 
 
 def from_the_start_query(
     *, date_to=None, branch_ids=None, currency=None, include_closing=True, types=None, accounts=None
-) -> tuple[str, dict]:
-    """The SQL and parameters of ``_totals_from_the_start`` (explained by the index review)."""
-    params = {
-        "date_to": date_to or datetime.date.max,
-        "every_branch": branch_ids is None,
-        "branch_ids": list(branch_ids or []),
-        "every_currency": not currency,
-        "currency": currency or "",
-        "include_closing": include_closing,
-        "every_type": not types,
-        "types": list(types or []),
-    }
-    condition = "TRUE"
+) -> tuple[str, list]:
+    """The SQL and parameters of ``_totals_from_the_start`` (explained by the index review):
+    only the filters asked for, an accounts queryset as a subquery of the same statement."""
+    day = date_to or datetime.date.max
+    params: list = [day]
+    branches = ""
+    if branch_ids is not None:
+        branches = "WHERE b.id = ANY(%s)"
+        params.append(list(branch_ids))
+    params.append(day)
+    conditions, join = [], ""
+    if currency:
+        conditions.append("m.currency = %s")
+        params.append(currency)
+    if not include_closing:
+        conditions.append("NOT m.is_closing")
+    if types:
+        join = "JOIN accounting_account a ON a.id = m.account_id"
+        conditions.append("a.type = ANY(%s)")
+        params.append(list(types))
     if isinstance(accounts, QuerySet):
-        # the accounts' own query as a subquery, its values bound now (one query in all)
         subquery, subquery_params = accounts.values("pk").query.sql_with_params()
-        with connection.cursor() as cursor:
-            bound = cursor.mogrify(subquery, subquery_params).decode()
-        condition = "m.account_id IN ({})".format(bound.replace("%", "%%"))
+        conditions.append(f"m.account_id IN ({subquery})")
+        params.extend(subquery_params)
     elif accounts is not None:
-        condition = "m.account_id = ANY(%(account_ids)s)"
-        params["account_ids"] = list(accounts)
-    return _FROM_THE_START_SQL.format(accounts=condition), params
+        conditions.append("m.account_id = ANY(%s)")
+        params.append(list(accounts))
+    sql = _FROM_THE_START_SQL.format(
+        branches=branches,
+        join=join,
+        conditions=("WHERE " + " AND ".join(conditions)) if conditions else "",
+    )
+    return sql, params
 
 
 def _totals_from_the_start(**filters) -> list[tuple[int, str, Decimal, Decimal]]:

@@ -8,6 +8,18 @@ import threading
 from django.db import connections
 
 
+def closed_after(call):
+    """The call, closing its thread's database connections when it is done."""
+
+    def run():
+        try:
+            return call()
+        finally:
+            connections.close_all()
+
+    return run
+
+
 def race(calls):
     """Run the calls at once; returns what each returned or raised, in the calls' order."""
     barrier = threading.Barrier(len(calls))
@@ -16,11 +28,9 @@ def race(calls):
     def run(index, call):
         try:
             barrier.wait(timeout=20)
-            outcomes[index] = call()
+            outcomes[index] = closed_after(call)()
         except Exception as exc:  # noqa: BLE001 - the outcome is what the test inspects
             outcomes[index] = exc
-        finally:
-            connections.close_all()
 
     threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
     for thread in threads:

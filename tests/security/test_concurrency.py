@@ -9,10 +9,13 @@ reconciles with the general ledger; the losers get a domain error (a 400 through
 from __future__ import annotations
 
 import datetime
+import threading
+import time
 from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.db import connection, transaction
 from rest_framework.test import APIClient
 
 from accounting.choices import EntrySource, EntryStatus
@@ -26,7 +29,7 @@ from loans.portfolio import loans_reconciliation
 from loans.services import business_date, loan_disburse, repayment_record
 from mfi.scale.checks import ledger_rules
 from tests.accounting.factories import PRAIA_CASH, chart, debit_credit, draft_manual
-from tests.concurrency import race
+from tests.concurrency import closed_after, race
 from tests.factories import UserFactory
 from tests.loans.factories import (
     DISBURSED_ON,
@@ -352,35 +355,56 @@ def test_one_idempotency_key_replayed_concurrently_posts_one_repayment(
     assert_ledger_whole(portfolio=PRINCIPAL - D("8947.15"))
 
 
-def test_back_dated_postings_racing_a_month_close_leave_no_stale_carried_balance(
+def _someone_waits_on_an_advisory_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+            " AND wait_event_type = 'Lock' AND wait_event = 'advisory')"
+        )
+        return cursor.fetchone()[0]
+
+
+def test_a_month_close_waits_for_a_back_dated_posting_still_open_and_carries_it(
     accountant, praia, ledger
 ):
-    # given: January open in Praia, February about to be closed
+    # given: February posted in Praia; a January posting made but not yet committed
     from accounting.models import CarriedBalance
     from accounting.services import period_close
     from tests.accounting.factories import post_system
 
     post_system(praia, datetime.date(2026, 2, 10), debit_credit(PRAIA_CASH, "3100", "100.00"))
+    posted, commit = threading.Event(), threading.Event()
 
-    def post(amount):
-        return lambda: post_system(
-            praia, datetime.date(2026, 1, 20), debit_credit(PRAIA_CASH, "3100", amount)
-        )
+    def post_and_hold():
+        with transaction.atomic():
+            post_system(
+                praia, datetime.date(2026, 1, 20), debit_credit(PRAIA_CASH, "3100", "36.00")
+            )
+            posted.set()
+            commit.wait(timeout=30)
 
     def close():
-        return period_close(
-            actor=User.objects.get(pk=accountant.pk), branch=praia, year=2026, month=2
-        )
+        posted.wait(timeout=30)
+        period_close(actor=User.objects.get(pk=accountant.pk), branch=praia, year=2026, month=2)
 
-    # when: eight January postings and the close of February at once
-    outcomes = race([post(f"{index}.00") for index in range(1, 9)] + [close])
+    # when: February is closed while that posting is still open, then the posting commits
+    threads = [threading.Thread(target=closed_after(call)) for call in (post_and_hold, close)]
+    for thread in threads:
+        thread.start()
+    closing = threads[1]
+    deadline = time.monotonic() + 20
+    waited = False
+    while closing.is_alive() and not waited and time.monotonic() < deadline:
+        waited = _someone_waits_on_an_advisory_lock()
+        time.sleep(0.02)
+    commit.set()
+    for thread in threads:
+        thread.join(timeout=30)
 
-    # then: everything went through; whichever came first, a carried balance that is still there
-    # has every posting dated before its end, and every balance reads the same
-    assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)], outcomes
+    # then: the close waited for the posting (its branch lock) and carried it
+    assert waited
     assert movements_mismatches() == 0
-    carried = CarriedBalance.objects.filter(branch=praia, account__code=PRAIA_CASH).first()
-    if carried is not None:
-        assert carried.debit == D("136.00")  # 100.00 + 1.00 + … + 8.00
+    carried = CarriedBalance.objects.get(branch=praia, account__code=PRAIA_CASH)
+    assert (carried.through, carried.debit) == (datetime.date(2026, 2, 28), D("136.00"))
     report = trial_balance(as_of=datetime.date(2026, 3, 31), branch_ids=[praia.pk])
     assert (report.total_debit, report.total_credit) == (D("136.00"), D("136.00"))
