@@ -285,7 +285,6 @@ def lines_for_events(
     return lines
 
 
-@transaction.atomic
 def event_post(
     *,
     actor,
@@ -299,7 +298,8 @@ def event_post(
     source_reference: str = "",
 ) -> JournalEntry | None:
     """Post business events (e.g. a repayment's principal, interest, fee and penalty parts)
-    as one entry through the rule set. Returns None when no event has a rule."""
+    as one entry through the rule set. Returns None when no event has a rule. It only reads
+    before ``journal_entry_post``, which is atomic itself (no savepoint of its own needed)."""
     lines = lines_for_events(rule_set=rule_set, branch=branch, amounts=amounts)
     if not lines:
         return None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractUser
-from django.db import models
+from django.db import connection, models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -49,14 +49,25 @@ class Branch(models.Model):
 
     def subtree_ids(self) -> list[int]:
         """Primary keys of this branch and every branch below it."""
-        ids = [self.pk]
-        frontier = [self.pk]
-        while frontier:
-            frontier = list(
-                Branch.objects.filter(parent_id__in=frontier).values_list("pk", flat=True)
+        return Branch.subtree_ids_of(self.pk)
+
+    @staticmethod
+    def subtree_ids_of(branch_id: int) -> list[int]:
+        """Primary keys of the branch ``branch_id`` and every branch below it, in one query
+        (read on every request of a branch-scoped user, so its branch row is not loaded)."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"""
+                WITH RECURSIVE tree(id) AS (
+                    SELECT %s::bigint
+                    UNION
+                    SELECT b.id FROM {Branch._meta.db_table} b JOIN tree ON b.parent_id = tree.id
+                )
+                SELECT id FROM tree
+                """,  # noqa: S608 - the table name is the model's own
+                [branch_id],
             )
-            ids.extend(frontier)
-        return ids
+            return [row[0] for row in cursor.fetchall()]
 
 
 class User(AbstractUser):
@@ -124,10 +135,10 @@ class User(AbstractUser):
         """Branch ids this user may see, or None for every branch."""
         if self.sees_all_branches:
             return None
-        if self.branch is None:
+        if self.branch_id is None:
             return []
         cached = getattr(self, "_branch_scope_cache", None)
         if cached is None:
-            cached = self.branch.subtree_ids()
+            cached = Branch.subtree_ids_of(self.branch_id)
             self._branch_scope_cache = cached
         return cached

@@ -5,6 +5,7 @@ import pytest
 from crm.selectors import parties_visible_to, party_get_for_user, party_search
 from tests.crm.factories import make_person
 from tests.factories import BranchFactory, UserFactory
+from users.models import Branch
 from users.roles import Role
 
 
@@ -59,6 +60,19 @@ def test_a_branch_manager_sees_sub_branches(parties, praia, branch_manager):
     # then
     assert _visible_names(branch_manager) == ["Alda", "Bela", "Dora"]
     assert sorted(praia.subtree_ids()) == sorted([praia.pk, agency.pk])
+
+
+def test_a_branchs_subtree_reaches_every_level_below_it_in_one_query(
+    praia, mindelo, django_assert_num_queries
+):
+    # given: Praia > Praia Sul > Achada, and Mindelo beside them
+    south = BranchFactory(code="praia-sul", name="Praia Sul", parent=praia)
+    achada = BranchFactory(code="achada", name="Achada", parent=south)
+    # then
+    with django_assert_num_queries(1):
+        assert sorted(Branch.subtree_ids_of(praia.pk)) == sorted([praia.pk, south.pk, achada.pk])
+    assert sorted(south.subtree_ids()) == sorted([south.pk, achada.pk])
+    assert achada.subtree_ids() == [achada.pk]
 
 
 def test_an_out_of_scope_party_is_indistinguishable_from_a_missing_one(parties, outsider):
