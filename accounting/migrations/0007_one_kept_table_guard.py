@@ -20,28 +20,13 @@ GUARDS = (
     ),
 )
 
-KEPT_GUARD = """
-CREATE OR REPLACE FUNCTION accounting_kept_guard() RETURNS trigger AS $$
-BEGIN
-    -- TG_ARGV[0]: the setting the ledger's own functions turn on; TG_ARGV[1]: the refusal
-    IF pg_trigger_depth() < 2
-       AND current_setting(TG_ARGV[0], true) IS DISTINCT FROM 'on' THEN
-        RAISE EXCEPTION '%', TG_ARGV[1] USING ERRCODE = 'insufficient_privilege';
-    END IF;
-    IF TG_OP = 'DELETE' THEN
-        RETURN OLD;
-    END IF;
-    RETURN NEW;
-END;
-$$ LANGUAGE plpgsql;
-"""
-
-OLD_GUARD = """
-CREATE OR REPLACE FUNCTION {function}() RETURNS trigger AS $$
+# the guard; the trigger arguments (forward) or literals (backward: the two functions it replaces)
+GUARD = """
+CREATE OR REPLACE FUNCTION {name}() RETURNS trigger AS $$
 BEGIN
     IF pg_trigger_depth() < 2
-       AND current_setting('{setting}', true) IS DISTINCT FROM 'on' THEN
-        RAISE EXCEPTION '{message}' USING ERRCODE = 'insufficient_privilege';
+       AND current_setting({setting}, true) IS DISTINCT FROM 'on' THEN
+        RAISE EXCEPTION '%', {message} USING ERRCODE = 'insufficient_privilege';
     END IF;
     IF TG_OP = 'DELETE' THEN
         RETURN OLD;
@@ -60,7 +45,8 @@ CREATE TRIGGER {table}_guard
 
 
 def _forward() -> str:
-    sql = [KEPT_GUARD]
+    # TG_ARGV[0]: the setting the ledger's own functions turn on; TG_ARGV[1]: the refusal
+    sql = [GUARD.format(name="accounting_kept_guard", setting="TG_ARGV[0]", message="TG_ARGV[1]")]
     for table, setting, message, function in GUARDS:
         call = f"accounting_kept_guard('{setting}', '{message}')"
         sql.append(TRIGGER.format(table=table, call=call))
@@ -71,7 +57,7 @@ def _forward() -> str:
 def _backward() -> str:
     sql = []
     for table, setting, message, function in GUARDS:
-        sql.append(OLD_GUARD.format(function=function, setting=setting, message=message))
+        sql.append(GUARD.format(name=function, setting=f"'{setting}'", message=f"'{message}'"))
         sql.append(TRIGGER.format(table=table, call=f"{function}()"))
     sql.append("DROP FUNCTION accounting_kept_guard();")
     return "\n".join(sql)
