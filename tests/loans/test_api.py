@@ -274,3 +274,31 @@ def test_an_outsider_cannot_repay_a_loan_of_another_branch(
     assert LoanTransaction.objects.filter(loan=loan, kind="repayment").count() == 0
     assert Decimal(loan.principal) == Decimal("120000")
     assert datetime.date(2026, 1, 15) == loan.disbursed_on
+
+
+def test_a_repayment_through_the_api_with_a_token_takes_a_fixed_number_of_queries(
+    rules, loan_officer, branch_manager, django_assert_num_queries
+):
+    # given: a cashier's integration with an API token, as the repayment benchmark calls it
+    from rest_framework.authtoken.models import Token
+
+    loan = active_loan(loan_officer, branch_manager, cash_product(loan_officer, rules))
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=branch_manager)}")
+    # when: token, user and branch (1); the key claimed (1); the branch's subtree (1); the loan
+    # in scope (1); loan and installments locked (2); transaction, installment and allocation
+    # written (3); posting rules and their accounts (2); entry and lines (2); period lock,
+    # closed-month check and entry number (3); entry posted (1); two audit events (2); the
+    # transaction's entry and the loan's balances (2); the answer stored (1); and the
+    # transaction (BEGIN/COMMIT, here a savepoint) with two savepoints inside, opened and
+    # released (6): 28 statements, as in production
+    with django_assert_num_queries(28):
+        response = client.post(
+            f"/api/v1/loans/{loan.pk}/repayments/",
+            {"amount": str(EMI), "value_date": "2026-02-15"},
+            format="json",
+            HTTP_IDEMPOTENCY_KEY="pay-feb-2026",
+        )
+    # then
+    assert response.status_code == 201
+    assert response.json()["amount"] == str(EMI)
