@@ -387,8 +387,19 @@ def test_a_month_close_waits_for_a_back_dated_posting_still_open_and_carries_it(
         posted.wait(timeout=30)
         period_close(actor=User.objects.get(pk=accountant.pk), branch=praia, year=2026, month=2)
 
+    failures: list[Exception] = []
+
+    def reported(call):
+        def run():
+            try:
+                call()
+            except Exception as exc:  # noqa: BLE001 - the test names what failed
+                failures.append(exc)
+
+        return closed_after(run)
+
     # when: February is closed while that posting is still open, then the posting commits
-    threads = [threading.Thread(target=closed_after(call)) for call in (post_and_hold, close)]
+    threads = [threading.Thread(target=reported(call)) for call in (post_and_hold, close)]
     for thread in threads:
         thread.start()
     closing = threads[1]
@@ -401,7 +412,8 @@ def test_a_month_close_waits_for_a_back_dated_posting_still_open_and_carries_it(
     for thread in threads:
         thread.join(timeout=30)
 
-    # then: the close waited for the posting (its branch lock) and carried it
+    # then: both went through; the close waited for the posting (its branch lock) and carried it
+    assert not failures, failures
     assert waited
     assert movements_mismatches() == 0
     carried = CarriedBalance.objects.get(branch=praia, account__code=PRAIA_CASH)
